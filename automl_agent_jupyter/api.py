@@ -1,0 +1,69 @@
+"""Python API: ``AutoMLAgent(...).run(instruction, data=..., auto=True) -> Run``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .brains import Brain
+from .config import Settings
+from .manager import Event, Manager
+from .record import RunFolder
+from .schema import RunRecord
+
+
+class Run:
+    """A finished (or planned) run: its record, its folder, and the saved model's predict."""
+
+    def __init__(self, record: RunRecord, folder: Path, manager: Manager | None = None) -> None:
+        self.record, self.folder, self.manager = record, Path(folder), manager
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Run:
+        rf = RunFolder(folder)
+        return cls(rf.read_record(), rf.path)
+
+    status = property(lambda self: self.record.status)
+    message = property(lambda self: self.record.message)
+    metrics = property(lambda self: self.record.metrics.get("test", {}))
+    plans = property(lambda self: self.record.plans)
+    requirements = property(lambda self: self.record.requirements)
+
+    def predict(self, rows: Any) -> list[Any]:
+        """Predictions of the saved model (loaded from disk as a deployment would)."""
+        import importlib.util
+
+        path = self.folder / "predict.py"
+        if not path.exists():
+            raise FileNotFoundError(f"run {self.record.run_id} has no saved model (status {self.status})")
+        spec = importlib.util.spec_from_file_location(f"automl_predict_{self.record.run_id}", path)
+        mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(mod)  # type: ignore[union-attr]
+        return mod.predict(rows)
+
+    def __repr__(self) -> str:
+        pm = self.record.primary_metric or {}
+        metric = f" {pm.get('name')}={pm.get('value'):.4f}" if pm.get("value") is not None else ""
+        return f"<Run {self.record.run_id} {self.status}{metric}>"
+
+
+class AutoMLAgent:
+    """The AutoML-Agent pipeline. Offline by default; ``llm="gpt-4o"`` (or any OpenAI-compatible model)."""
+
+    def __init__(self, llm: str | None = None, brain: Brain | None = None, on_event: Event | None = None,
+                 **settings: Any) -> None:
+        self.settings = Settings(**settings)
+        if llm:
+            self.settings.llm = llm
+        self.brain, self.on_event = brain, on_event
+
+    def manager(self) -> Manager:
+        return Manager(self.settings, brain=self.brain, on_event=self.on_event)
+
+    def run(self, instruction: str, data: str | None = None, out: str | Path | None = None, auto: bool = True,
+            plan_id: str | None = None, target: str | None = None, task: str | None = None) -> Run:
+        m = self.manager()
+        record = m.plan(instruction, data=data, out=out, target=target, task=task)
+        if record.status == "planned" and (auto or plan_id):
+            record = m.implement(plan_id)
+        assert m.folder is not None
+        return Run(record, m.folder.path, m)

@@ -1,0 +1,82 @@
+"""The embedded offline brain: rules that play every agent role with no LLM (the default)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ...schema import (CodeEdits, Opinion, Ranking, RequestCheck, Verdict)
+from ..base import Brain, T
+from . import debugger, parser, planner
+
+
+def _verify_request(ctx: dict[str, Any]) -> RequestCheck:
+    text = (ctx.get("instruction") or "").strip()
+    if not text:
+        return RequestCheck(status="needs_clarification", message="The instruction is empty.",
+                            questions=["What should the model do? For example: 'Classify Quality as Good or Bad "
+                                       "with F1 of at least 0.95.'"])
+    if not parser.is_ml_request(text) and not ctx.get("data_path"):
+        return RequestCheck(status="not_ml", message=(
+            "I build machine-learning models from a data file and one instruction (classification, regression, "
+            "clustering, image/text classification, forecasting, node classification). Give me a task and "
+            "--data, e.g. 'Classify banana quality as Good or Bad' --data banana_quality.csv."))
+    if parser.intent(text) == "consult" and not ctx.get("data_path"):
+        return RequestCheck(status="not_ml", message=(
+            "That is a question rather than a model to build. I build and verify models: give me a task and a "
+            "data file (--data)."))
+    return RequestCheck(status="ok")
+
+
+def _rank(ctx: dict[str, Any]) -> Ranking:
+    """Best predicted first; candidates that break a complexity limit go last."""
+    cands = ctx["candidates"]
+    higher = ctx["higher_is_better"]
+    limits = {c["name"]: c["value"] for c in ctx.get("complexity", [])}
+
+    def key(c):
+        breaks = 0
+        if "inference_latency" in limits and (c.predicted_latency_ms or 0) > limits["inference_latency"]:
+            breaks += 1
+        if "model_size" in limits and (c.predicted_size_mb or 0) > limits["model_size"]:
+            breaks += 1
+        m = c.predicted_metric
+        value = float("-inf") if m is None else (m if higher else -m)
+        return (breaks, -value)
+
+    ranked = sorted(cands, key=key)[: ctx["top_k"]]
+    return Ranking(candidates=[c.model_copy(update={"rank": i + 1}) for i, c in enumerate(ranked)])
+
+
+def _opinion(ctx: dict[str, Any]) -> Opinion:
+    v: Verdict = ctx["verdict"]
+    return Opinion(text="; ".join(v.reasons) or ("all requirements met" if v.passed else "requirements not met"),
+                   passed=v.passed)
+
+
+class OfflineBrain(Brain):
+    """Rules for every role. Deterministic, instant, no network."""
+
+    name = "offline"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rules: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "verify_request": _verify_request,
+            "parse_requirements": lambda c: parser.parse(c["instruction"], c.get("peek"), c.get("data_path")),
+            "summarise_knowledge": lambda c: planner.summarise_knowledge(c["items"]),
+            "plan": lambda c: planner.make_plans(c["requirements"], c["data_report"], c["pool"], c["n_plans"],
+                                                 c["top_k"]),
+            "data_analysis": lambda c: planner.analyse_data(c["requirements"], c["data_report"], c["plan"],
+                                                            c["recipe_text"]),
+            "rank_models": _rank,
+            "verify_plans": _opinion,
+            "write_code": lambda c: CodeEdits(),
+            "debug": lambda c: debugger.diagnose(c["stage"], c["error_type"], c["error"], c["attempt"],
+                                                 c["template_source"], c["cell_source"], c["candidates"]),
+            "verify_implementation": _opinion,
+            "revise": lambda c: planner.revise(c["requirements"], c["tried"], c["remaining"], c["failure"]),
+        }
+
+    def decide(self, role: str, context: dict[str, Any], response_model: type[T]) -> T:
+        answer = self._rules[role](context)
+        self.usage_for(role)  # zeros offline, but the role is recorded
+        return response_model.model_validate(answer.model_dump() if hasattr(answer, "model_dump") else answer)

@@ -1,0 +1,97 @@
+"""Offline manager rules: knowledge summary, P diverse plans, and revision after a failure."""
+from __future__ import annotations
+
+from typing import Any
+
+from ...knowledge import model_entry
+from ...schema import (DataAnalysis, DataReport, KnowledgeItem, KnowledgeSummary, Plan, PlanSet, Requirements,
+                       Revision, Step)
+
+# (title, strategy, recipe, model keys in order of preference) per task family
+BLUEPRINTS: dict[str, list[tuple[str, str, str, list[str]]]] = {
+    "supervised": [
+        ("Gradient-boosted trees", "Boosted decision trees on raw numeric features: the strongest default on "
+         "medium tabular data.", "trees", ["lightgbm", "xgboost", "hist_gradient_boosting"]),
+        ("Bagged tree ensembles", "Randomised tree ensembles: robust with little tuning, low variance.", "trees",
+         ["extra_trees", "random_forest"]),
+        ("Kernel, neighbour and neural models on scaled features", "Distance- and gradient-based models on "
+         "standardised features: strong when classes form smooth regions.", "scaled",
+         ["svm_rbf", "knn", "mlp", "logistic_regression", "ridge"]),
+        ("Linear baseline", "Regularised linear model: fast, small and interpretable.", "scaled",
+         ["logistic_regression", "ridge"]),
+    ],
+    "clustering": [
+        ("k-means on standardised features", "Centroid clustering after standardisation.", "scaled",
+         ["kmeans", "gaussian_mixture"]),
+        ("Gaussian mixture on quantile-normalised features", "Soft elliptical clusters after a rank-based "
+         "transform that tames skewed bio-signals.", "quantile", ["gaussian_mixture", "kmeans"]),
+        ("Ward clustering on PCA-whitened features", "Hierarchical clustering on decorrelated components, "
+         "extended to new rows by nearest centroid.", "pca", ["agglomerative", "kmeans"]),
+    ],
+}
+
+
+def summarise_knowledge(items: list[KnowledgeItem]) -> KnowledgeSummary:
+    return KnowledgeSummary(insights=[f"{i.title}: {i.text}" for i in items if i.kind in ("insight", "preprocessing")])
+
+
+def make_plans(req: Requirements, report: DataReport, pool: list[str], n_plans: int, top_k: int) -> PlanSet:
+    family = "clustering" if req.task == "tabular_clustering" else "supervised"
+    preferred = [m.name for m in req.model if m.name in pool]
+    blueprints = list(BLUEPRINTS[family])
+    plans: list[Plan] = []
+    if preferred:
+        recipe = model_entry(preferred[0]).get("preprocessing", "trees")
+        extra = [k for bp in blueprints for k in bp[3] if model_entry(k).get("preprocessing") == recipe]
+        blueprints.insert(0, ("Your preferred models", "The models named in the request, tuned, with the "
+                              "closest alternatives as back-up.", recipe, preferred + extra))
+    seen: set[tuple[str, ...]] = set()
+    for title, strategy, recipe, keys in blueprints:
+        models = [k for k in dict.fromkeys(keys) if k in pool][:top_k]
+        if not models or tuple(models) in seen:
+            continue
+        seen.add(tuple(models))
+        prep: dict[str, Any] = {"recipe": recipe}
+        if req.task == "tabular_regression" and report.target_summary.get("min", -1) >= 0:
+            prep["target_transform"] = "log1p"
+        plans.append(Plan(id=f"P{len(plans) + 1}", title=title, strategy=strategy, preprocessing=prep,
+                          model_families=models))
+        if len(plans) == n_plans:
+            break
+    return PlanSet(plans=plans)
+
+
+def analyse_data(req: Requirements, report: DataReport, plan: Plan, recipe_text: str) -> DataAnalysis:
+    steps = [f"Read {report.rows} rows x {report.columns} columns from {report.path.rsplit('/', 1)[-1]}."]
+    steps += report.notes
+    for col, why in report.dropped_columns.items():
+        steps.append(f"Drop '{col}': {why}.")
+    r = report.split["ratios"]
+    steps.append(f"Split {int(r['train'] * 100)}/{int(r['valid'] * 100)}/{int(r['test'] * 100)} train/valid/test "
+                 f"({report.split['method']}, seed {report.split['seed']}); the test split is touched only by the "
+                 "final evaluation.")
+    steps.append(f"Preprocess inside the model pipeline, fitted on train rows only: {recipe_text}.")
+    if plan.preprocessing.get("target_transform") == "log1p":
+        steps.append("Fit on log1p(target) and invert with expm1, since RMSLE is RMSE on that scale.")
+    if req.task == "tabular_classification" and len(report.class_counts) == 2:
+        steps.append("Tune the decision threshold for F1 on the validation split.")
+    if report.imbalance_ratio and report.imbalance_ratio > 3:
+        steps.append(f"Classes are imbalanced ({report.imbalance_ratio}:1): stratify and tune the threshold.")
+    summary = (f"{len(report.features)} features ({sum(1 for c in report.column_profiles if c.kind == 'numeric')} "
+               f"numeric), {report.missing_cells} missing cells, {report.duplicate_rows} duplicate rows; "
+               f"expected processed train set: {report.split['sizes']['train']} rows.")
+    return DataAnalysis(summary=summary, steps=steps)
+
+
+def revise(req: Requirements, tried: list[Plan], remaining: list[Plan], failure: dict[str, Any]) -> Revision:
+    """Next plan after a failed implementation: the best untried one, adjusted to the failed check."""
+    failed = set(failure.get("failed_checks", []))
+    if not remaining:
+        return Revision(reason="no untried plan is left", plan=None)
+    if failed & {"inference_latency", "model_size", "inference_time_total"}:
+        fast = sorted(remaining, key=lambda p: min((c.predicted_latency_ms or 1e9) for c in p.candidates)
+                      if p.candidates else 1e9)
+        return Revision(reason=f"measured {', '.join(sorted(failed))} missed the limit; trying the plan with the "
+                        f"lowest predicted latency", plan=fast[0])
+    return Revision(reason=f"{', '.join(sorted(failed)) or 'the run'} failed; trying the next-ranked plan",
+                    plan=remaining[0])

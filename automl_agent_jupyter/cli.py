@@ -1,0 +1,78 @@
+"""The ``automl-agent`` command."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .record import list_runs
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="automl-agent", description="AutoML-Agent: one instruction + data -> a "
+                                "verified, saved model (offline by default).")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="plan, implement and verify a model")
+    r.add_argument("instruction", help="what to build, in plain words (with targets such as 'F1 of at least 0.95')")
+    r.add_argument("--data", help="the data file (CSV/TSV)")
+    r.add_argument("--out", help="run folder (default: runs/<run id>)")
+    r.add_argument("--target", help="the column to predict (default: parsed from the instruction)")
+    r.add_argument("--llm", help="model name on an OpenAI-compatible server (default: the offline brain)")
+    r.add_argument("--plans", type=int, default=None, help="number of competing plans (default 3)")
+    r.add_argument("--budget", type=float, default=None, help="tuning budget in seconds per plan (default 30)")
+    r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--plan-only", action="store_true", help="stop after planning (no training)")
+    r.add_argument("--quiet", action="store_true")
+    ls = sub.add_parser("runs", help="list past runs")
+    ls.add_argument("--dir", default="runs")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "runs":
+        for rec in list_runs(args.dir):
+            pm = rec.primary_metric or {}
+            val = f"{pm['name']}={pm['value']:.4f}" if pm.get("value") is not None else ""
+            print(f"{rec.run_id:50s} {rec.status:20s} {val}")
+        return 0
+    from .api import AutoMLAgent
+    from .errors import AutoMLError
+
+    def show(stage: str, state: str, info: dict) -> None:
+        if args.quiet:
+            return
+        if state == "done":
+            print(f"  [{stage}] {info.get('seconds', 0):.2f} s", file=sys.stderr)
+        elif state == "info" and "repair" in info:
+            print(f"  [{stage}] attempt {info['attempt']} failed ({info['error'][:100]}); repair: {info['repair']}",
+                  file=sys.stderr)
+
+    opts = {k: v for k, v in {"n_plans": args.plans, "budget_s": args.budget, "seed": args.seed}.items()
+            if v is not None}
+    try:
+        agent = AutoMLAgent(llm=args.llm, on_event=show, **opts)
+        run = agent.run(args.instruction, data=args.data, out=args.out, auto=not args.plan_only, target=args.target)
+    except AutoMLError as exc:
+        print(f"automl-agent: {exc}", file=sys.stderr)
+        return 2
+    rec = run.record
+    print(f"status: {rec.status}")
+    if rec.message:
+        print(f"message: {rec.message}")
+    for q in rec.questions:
+        print(f"question: {q}")
+    for p in rec.plans:
+        best = p.candidates[0] if p.candidates else None
+        pred = f"predicted {best.name} {best.predicted_metric}" if best else ""
+        print(f"plan {p.id} [{p.state}] {p.title}: {pred} -> {'pass' if p.verdict and p.verdict.passed else 'fail'}")
+    if rec.primary_metric:
+        print(f"test {rec.primary_metric['name']}: {rec.primary_metric['value']:.4f}")
+    for c in rec.constraints:
+        print(f"constraint {c['name']}: measured {c['measured']} {c['unit']} vs target {c['target']} -> "
+              f"{'pass' if c['pass'] else 'FAIL'}")
+    print(f"run folder: {run.folder}")
+    return 0 if rec.status in ("succeeded", "planned") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

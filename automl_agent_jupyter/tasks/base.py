@@ -1,0 +1,59 @@
+"""What every task module provides to the agents.
+
+A task module owns the task knowledge: how to read and profile its data (data agent), which metrics
+it reports, which catalogue models compete and how to probe them cheaply (model agent), and which
+templates produce its cells (operation agent). The manager never imports a task module directly; it
+asks ``tasks.for_task(name)``.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from ..schema import Candidate, CellSpec, DataReport, Plan, Requirements
+
+# metric -> higher is better
+METRIC_DIRECTION = {
+    "accuracy": True, "f1": True, "f1_macro": True, "f1_weighted": True, "precision": True, "recall": True,
+    "roc_auc": True, "rand_index": True, "adjusted_rand_index": True, "silhouette": True, "r2": True,
+    "rmsle": False, "rmse": False, "mae": False, "mse": False,
+}
+
+
+class TaskModule(ABC):
+    """The task-specific half of every agent."""
+
+    tasks: tuple[str, ...] = ()
+    modality = "tabular"
+
+    # ---------------------------------------------------------------- data agent
+    @abstractmethod
+    def peek(self, path: str) -> dict[str, Any]:
+        """Cheap look at the data for the prompt agent: name, modality, columns, sample values."""
+
+    @abstractmethod
+    def profile(self, path: str, req: Requirements, seed: int) -> tuple[DataReport, Any]:
+        """Load and profile the data; return the report and the loaded data (kept in memory for probes)."""
+
+    # ---------------------------------------------------------------- metrics
+    @abstractmethod
+    def primary_metric(self, req: Requirements, report: DataReport) -> str:
+        """The metric the run is judged on (the user's first named metric that this task reports)."""
+
+    def reported_metrics(self, req: Requirements, report: DataReport) -> list[str]:
+        return [self.primary_metric(req, report)]
+
+    # ---------------------------------------------------------------- model agent
+    @abstractmethod
+    def candidate_pool(self, req: Requirements, report: DataReport) -> list[str]:
+        """Catalogue keys that may compete for this task and data."""
+
+    @abstractmethod
+    def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
+              req: Requirements, seed: int) -> list[Candidate]:
+        """Cheap training-free-style evidence: default models on a small train subsample, labelled as such."""
+
+    # ---------------------------------------------------------------- operation agent
+    @abstractmethod
+    def cells(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> list[CellSpec]:
+        """The plan as ordered, rerunnable code cells."""

@@ -1,0 +1,344 @@
+"""Tabular classification, regression and clustering: reading, profiling, probing and cells."""
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import templates
+from ..errors import DataError
+from ..knowledge import catalogue, model_entry
+from ..schema import Candidate, CellSpec, ColumnProfile, DataReport, Plan, Requirements
+from .base import TaskModule
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet"}
+RECIPE_TEXT = {
+    "trees": "median imputation, ordinal-encoded categoricals, no scaling",
+    "scaled": "median imputation, standardised numerics, one-hot categoricals",
+    "quantile": "median imputation, quantile-normalised numerics (robust to skew), one-hot categoricals",
+    "pca": "median imputation, standardised numerics, PCA whitening to 90% variance, one-hot categoricals",
+}
+CLASSIFICATION_METRICS = ("f1", "f1_weighted", "f1_macro", "accuracy", "precision", "recall")
+REGRESSION_METRICS = ("rmsle", "rmse", "mae", "mse", "r2")
+CLUSTERING_METRICS = ("rand_index", "adjusted_rand_index")
+PROBE_ROWS = 800
+PROBE_ESTIMATORS = 60
+
+
+def _check_path(path: str) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"data file not found: {path}")
+    if p.is_dir():
+        tables = sorted(x.name for x in p.iterdir() if x.suffix.lower() in TABLE_SUFFIXES)[:5]
+        hint = f" (it holds {', '.join(tables)})" if tables else ""
+        raise DataError(f"--data points to a directory, not a table file: {path}{hint}; pass one CSV file")
+    if p.stat().st_size == 0:
+        raise DataError(f"data file is empty (0 bytes): {path}")
+    return p
+
+
+def read_table(path: str) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """Read a CSV/TSV robustly; return the frame, the read options to reuse in generated code, notes."""
+    p = _check_path(path)
+    if p.suffix.lower() == ".parquet":
+        return pd.read_parquet(p), {}, []
+    notes: list[str] = []
+    head = p.read_bytes()[:65536]
+    kwargs: dict[str, Any] = {}
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        kwargs["encoding"] = "cp1252"
+        notes.append("the file is not UTF-8; read it as cp1252 (Windows-1252)")
+    first = head.decode(kwargs.get("encoding", "utf-8"), errors="replace").splitlines()[0] if head.strip() else ""
+    if first.count("\t") > first.count(","):
+        kwargs["sep"] = "\t"
+    elif first.count(";") > first.count(","):
+        kwargs["sep"] = ";"
+    try:
+        df = pd.read_csv(p, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"data file has no header and no rows: {path}") from None
+    except UnicodeDecodeError:
+        kwargs["encoding"] = "cp1252"
+        df = pd.read_csv(p, **kwargs)
+        notes.append("the file is not UTF-8; read it as cp1252 (Windows-1252)")
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"could not parse {Path(path).name} as a table: {str(exc).splitlines()[0]}") from None
+    if df.shape[1] < 2:
+        raise DataError(f"{Path(path).name} has {df.shape[1]} column; a table needs features and a target")
+    if len(df) == 0:
+        raise DataError(f"{Path(path).name} has a header but no rows")
+    qcols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
+    marks = [c for c in qcols if (df[c].astype(str).str.strip() == "?").any()]
+    if marks:
+        kwargs["na_values"] = ["?"]
+        df = pd.read_csv(p, **kwargs)
+        notes.append(f"'?' cells read as missing values in {len(marks)} column(s): {', '.join(map(str, marks[:6]))}")
+    return df, kwargs, notes
+
+
+class TabularTask(TaskModule):
+    tasks = ("tabular_classification", "tabular_regression", "tabular_clustering")
+    modality = "tabular"
+
+    # ---------------------------------------------------------------- data agent
+    def peek(self, path: str) -> dict[str, Any]:
+        df, _, _ = read_table(path)
+        values = {c: df[c].dropna().unique()[:20].tolist() for c in df.columns if df[c].nunique() <= 20}
+        return {"name": Path(path).stem, "modality": "tabular", "columns": [str(c) for c in df.columns],
+                "values": values, "numeric": [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])],
+                "nunique": {c: int(df[c].nunique()) for c in df.columns}, "rows": len(df)}
+
+    def profile(self, path: str, req: Requirements, seed: int) -> tuple[DataReport, Any]:
+        df, read_kwargs, notes = read_table(path)
+        task, target = req.task, req.target
+        if target not in df.columns:
+            raise DataError(f"target column '{target}' is not in {Path(path).name}; columns are: "
+                            + ", ".join(map(str, df.columns)))
+        y = df[target]
+        if y.isna().all():
+            raise DataError(f"target column '{target}' has no values")
+        if y.isna().any():
+            notes.append(f"{int(y.isna().sum())} rows without a '{target}' value are left out")
+        report = DataReport(path=str(Path(path).resolve()), rows=len(df), columns=df.shape[1], target=target,
+                            missing_cells=int(df.isna().sum().sum()), duplicate_rows=int(df.duplicated().sum()),
+                            notes=notes, extra={"read_kwargs": read_kwargs})
+        n = len(df)
+        for col in df.columns:
+            if col == target:
+                continue
+            s = df[col]
+            nun = int(s.nunique())
+            kind = "numeric" if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) else "categorical"
+            if s.isna().all():
+                report.dropped_columns[str(col)] = "all values missing"
+                kind = "constant"
+            elif nun <= 1:
+                report.dropped_columns[str(col)] = "constant"
+                kind = "constant"
+            elif nun == n and (kind == "categorical" or "id" in str(col).lower().split("_")
+                               or str(col).lower() in ("id", "index") or s.is_monotonic_increasing):
+                report.dropped_columns[str(col)] = "ID-like: a different value in every row"
+                kind = "id"
+            elif kind == "categorical" and nun > 0.5 * n and s.astype(str).str.len().mean() > 25:
+                report.dropped_columns[str(col)] = "free text (use a text task for it)"
+                kind = "text"
+            report.column_profiles.append(ColumnProfile(name=str(col), dtype=str(s.dtype), kind=kind,
+                                                        missing=int(s.isna().sum()), unique=nun))
+        report.features = [c.name for c in report.column_profiles if c.name not in report.dropped_columns]
+        if not report.features:
+            raise DataError("no usable feature columns remain after dropping constant, empty and ID-like columns")
+        if task == "tabular_classification":
+            counts = y.value_counts()
+            if len(counts) < 2:
+                raise DataError(f"target '{target}' has a single class ({counts.index[0]!r}); "
+                                "classification needs at least two")
+            if counts.min() < 2:
+                raise DataError(f"class {counts.idxmin()!r} of '{target}' has a single row; every class needs "
+                                "at least two rows to be split")
+            report.class_counts = {str(k): int(v) for k, v in counts.items()}
+            report.imbalance_ratio = round(float(counts.max() / counts.min()), 3)
+        elif task == "tabular_regression":
+            if not pd.api.types.is_numeric_dtype(y):
+                raise DataError(f"target '{target}' is not numeric ({y.dtype}); regression needs numbers")
+            report.target_summary = {k: float(v) for k, v in y.describe().items()}
+        else:
+            report.class_counts = {str(k): int(v) for k, v in y.value_counts().items()}
+        report.split = self.split_policy(req, y, seed)
+        return report, df
+
+    def split_policy(self, req: Requirements, y: pd.Series, seed: int) -> dict[str, Any]:
+        user = (req.dataset[0].split if req.dataset else None) or {}
+        test = float(user.get("test", 0.10))
+        train = float(user.get("train", 1 - test - 0.20))
+        valid = float(user.get("valid", max(0.0, 1 - test - train))) or 0.2 * (1 - test)
+        stratified = req.task == "tabular_classification"
+        n = int(y.notna().sum())
+        n_test = int(np.ceil(test * n))
+        n_valid = int(np.ceil(valid / (1 - test) * (n - n_test)))
+        return {"method": ("user-given " if user else "") + ("stratified " if stratified else "") + "random split",
+                "seed": seed, "ratios": {"train": round(1 - test - valid, 4), "valid": round(valid, 4),
+                                         "test": round(test, 4)},
+                "sizes": {"train": n - n_test - n_valid, "valid": n_valid, "test": n_test},
+                "test_size": test, "valid_size_of_rest": round(valid / (1 - test), 6)}
+
+    # ---------------------------------------------------------------- metrics
+    def primary_metric(self, req: Requirements, report: DataReport) -> str:
+        allowed = {"tabular_classification": CLASSIFICATION_METRICS, "tabular_regression": REGRESSION_METRICS,
+                   "tabular_clustering": CLUSTERING_METRICS}[req.task or ""]
+        multiclass = len(report.class_counts) > 2
+        for m in req.problem.performance_metrics:
+            name = "f1_weighted" if (m.name == "f1" and multiclass and req.task == "tabular_classification") else m.name
+            if name in allowed and not (name == "rmsle" and report.target_summary.get("min", 0) < 0):
+                return name
+        if req.task == "tabular_classification":
+            return "f1_weighted" if multiclass else "f1"
+        if req.task == "tabular_regression":
+            return "rmsle" if report.target_summary.get("min", 0) >= 0 else "rmse"
+        return "rand_index"
+
+    # ---------------------------------------------------------------- model agent
+    def candidate_pool(self, req: Requirements, report: DataReport) -> list[str]:
+        pool = []
+        for key, m in catalogue()["models"].items():
+            if req.task not in m["tasks"]:
+                continue
+            if m.get("max_rows") and report.split.get("sizes", {}).get("train", 0) > m["max_rows"] \
+                    and req.task != "tabular_clustering":
+                continue
+            if key == "xgboost" and not _importable("xgboost"):
+                continue
+            pool.append(key)
+        return pool
+
+    def probe(self, plan: Plan, candidates: list[Candidate], data: pd.DataFrame, report: DataReport,
+              req: Requirements, seed: int) -> list[Candidate]:
+        """Default-parameter fits on a small subsample of the train split, labelled as a probe."""
+        ns = self._probe_namespace(plan.model_copy(update={"candidates": candidates}), req, report, data, seed)
+        n_train = report.split["sizes"]["train"]
+        if getattr(self, "_probe_for", None) != id(data):  # probes are shared across plans of one dataset
+            self._probe_cache, self._probe_for = {}, id(data)
+        out = []
+        for cand in candidates:
+            key = (plan.preprocessing.get("recipe"), plan.preprocessing.get("target_transform"), cand.name)
+            if key not in self._probe_cache:
+                self._probe_cache[key] = self._probe_one(cand, ns, n_train, report)
+            out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
+        return out
+
+    _probe_cache: dict[tuple, Candidate] = {}
+
+    def _probe_one(self, cand: Candidate, ns: dict[str, Any], n_train: int, report: DataReport) -> Candidate:
+        from . import scoring
+
+        c = cand.model_copy()
+        entry = model_entry(c.name)
+        params, scale = dict(entry.get("defaults", {})), 1.0
+        for key in ("n_estimators", "max_iter"):  # a short probe; fit time is scaled back up
+            if key in params and params[key] > PROBE_ESTIMATORS and entry["family"] != "neural":
+                scale, params[key] = params[key] / PROBE_ESTIMATORS, PROBE_ESTIMATORS
+        if "n_jobs" in params:
+            params["n_jobs"] = 1
+        try:
+            pipe = ns["make_probe_pipeline"](c.name, params)
+            t0 = time.perf_counter()
+            if ns["N_CLUSTERS"] and ns["metric"] in ("rand_index", "adjusted_rand_index"):
+                pipe.fit(ns["Xp_train"])
+            else:
+                pipe.fit(ns["Xp_train"], ns["yp_train"])
+            fit_s = (time.perf_counter() - t0) * scale
+            t0 = time.perf_counter()
+            pred = pipe.predict(ns["Xp_valid"])
+            predict_s = (time.perf_counter() - t0) * scale
+            score = scoring.score(ns["metric"], ns["yp_valid"], pred)
+            row = ns["Xp_valid"].iloc[[0]]
+            lat = []
+            for _ in range(5):
+                t = time.perf_counter()
+                pipe.predict(row)
+                lat.append((time.perf_counter() - t) * 1000)
+            size_mb = len(pickle.dumps(pipe)) / 2**20 * scale
+        except Exception as exc:  # a candidate that fails its probe is ranked last, with the reason
+            c.basis = f"probe failed: {type(exc).__name__}: {str(exc)[:80]}"
+            c.predicted_metric = None
+            return c
+        n_probe = len(ns["Xp_train"])
+        ratio = max(1.0, n_train / max(1, n_probe))
+        gain = entry.get("learning_curve", 0.1) * np.log10(ratio)
+        higher = scoring.higher_is_better(ns["metric"])
+        c.predicted_metric = round(float(score + (1 - score) * gain if higher else score * (1 - 0.5 * gain)), 4)
+        n_valid = report.split["sizes"]["valid"]
+        c.predicted_train_s = round(fit_s * ratio ** 1.1 + predict_s * n_valid / max(1, len(ns["Xp_valid"])), 3)
+        c.predicted_latency_ms = round(float(np.median(lat)) * (1.5 if entry["family"] == "bagged_trees" else 1.1), 3)
+        grows = entry["family"] in ("bagged_trees", "instance_based")
+        c.predicted_size_mb = round(size_mb * (ratio if grows else 1.5), 3)
+        c.basis = (f"probe: default parameters fitted on {n_probe} rows of the train split, scored on "
+                   f"{len(ns['Xp_valid'])} other train rows ({ns['metric']} {score:.4f}); learning-curve prior "
+                   f"{entry.get('learning_curve', 0.1)} per 10x rows extrapolates to {n_train} rows")
+        return c
+
+    def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, data: pd.DataFrame,
+                         seed: int) -> dict[str, Any]:
+        """Execute the plan's own preprocessing and model code on a train-split subsample."""
+        from sklearn.model_selection import train_test_split
+
+        df = data.drop(columns=list(report.dropped_columns))
+        df = df[df[report.target].notna()].reset_index(drop=True)
+        X, y = df.drop(columns=[report.target]), df[report.target]
+        y = y.astype(str).astype("category").cat.codes if req.task != "tabular_regression" else y.astype(float)
+        strat = y if req.task == "tabular_classification" else None
+        X_rest, _, y_rest, _ = train_test_split(X, y, test_size=report.split["test_size"], random_state=seed, stratify=strat)
+        X_tr, _, y_tr, _ = train_test_split(X_rest, y_rest, test_size=report.split["valid_size_of_rest"], random_state=seed,
+                                            stratify=None if strat is None else y_rest)
+        n = min(len(X_tr), PROBE_ROWS if req.task != "tabular_clustering" else 2000)
+        Xs, _, ys, _ = (X_tr, None, y_tr, None) if n == len(X_tr) else train_test_split(
+            X_tr, y_tr, train_size=n, random_state=seed, stratify=y_tr if strat is not None else None)
+        Xp_train, Xp_valid, yp_train, yp_valid = train_test_split(
+            Xs, ys, test_size=0.25, random_state=seed, stratify=ys if strat is not None else None)
+        ctx = self.context(plan, req, report, {"run_dir": "", "run_id": "", "seed": seed})
+        ns: dict[str, Any] = {"SEED": seed, "X_train": Xp_train, "X_valid": Xp_valid, "N_CLUSTERS": ctx["n_clusters"],
+                              "Xp_train": Xp_train, "Xp_valid": Xp_valid, "yp_train": yp_train, "yp_valid": yp_valid,
+                              "metric": ctx["metric"]}
+        source = templates.render("tabular/preprocess", **ctx).replace("print(", "(lambda *a, **k: None)(")
+        source += "\n\ndef make_model(name, params):\n" + templates.environment().get_template(
+            "tabular/models.py.j2").render(**ctx) + "\n    raise ValueError(name)\n"
+        source += ("\n\ndef make_probe_pipeline(name, params):\n"
+                   "    return Pipeline([('prep', make_preprocessor()), ('model', make_model(name, params))])\n")
+        exec(compile(source, f"<probe {plan.id}>", "exec"), ns)  # noqa: S102 - our own rendered template
+        return ns
+
+    # ---------------------------------------------------------------- operation agent
+    def context(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> dict[str, Any]:
+        task = req.task or "tabular_classification"
+        cand_specs = {}
+        for c in plan.candidates:
+            entry = model_entry(c.name)
+            cand_specs[c.name] = {"defaults": dict(entry.get("defaults", {})), "space": dict(entry.get("search_space", {})),
+                                  "n_trials": int(c.params.get("n_trials", 10)),
+                                  "timeout": float(c.params.get("timeout", 60))}
+        kinds = {p.name: p.kind for p in report.column_profiles}
+        features = report.features
+        return {
+            "run_id": settings.get("run_id", ""), "plan_id": plan.id, "plan_title": plan.title,
+            "seed": settings.get("seed", 0), "run_dir": settings.get("run_dir", ""), "data_path": report.path,
+            "target": report.target, "task": task, "metric": self.primary_metric(req, report),
+            "read_kwargs": report.extra.get("read_kwargs", {}), "drop_columns": report.dropped_columns,
+            "split_text": f"{report.split['method']}, ratios {report.split['ratios']}, seed {report.split['seed']}",
+            "split_method": report.split["method"], "test_size": report.split["test_size"],
+            "valid_size_of_rest": report.split["valid_size_of_rest"],
+            "recipe": plan.preprocessing.get("recipe", "trees"),
+            "recipe_text": RECIPE_TEXT[plan.preprocessing.get("recipe", "trees")],
+            "num_cols": [f for f in features if kinds.get(f) == "numeric"],
+            "cat_cols": [f for f in features if kinds.get(f) == "categorical"],
+            "candidates": plan.candidates, "candidate_specs": cand_specs,
+            "classification": task == "tabular_classification",
+            "target_transform": plan.preprocessing.get("target_transform", "none"),
+            "storage": settings.get("storage"), "budget_s": settings.get("budget_s", 30),
+            "n_clusters": req.problem.n_clusters or max(2, len(report.class_counts) or 2),
+        }
+
+    def cells(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> list[CellSpec]:
+        ctx = self.context(plan, req, report, settings)
+        train = "tabular/train_clustering" if req.task == "tabular_clustering" else "tabular/train"
+        stages = [("setup", "Setup: seeds, device, paths", "tabular/setup"),
+                  ("load_split", "Load data and split train/valid/test", "tabular/load_split"),
+                  ("preprocess", "Preprocessing", "tabular/preprocess"),
+                  ("train", "Train with hyperparameter tuning", train),
+                  ("evaluate", "Evaluate on the held-out test split", "tabular/evaluate"),
+                  ("measure", "Measure latency and model size", "tabular/measure"),
+                  ("save", "Save model, predict entry point and results", "tabular/save"),
+                  ("predict", "Predict with the saved model", "tabular/predict")]
+        return [CellSpec(stage=s, title=t, source=templates.render(name, **ctx),
+                         params={"template": name, "recipe": ctx["recipe"]}) for s, t, name in stages]
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
