@@ -132,8 +132,6 @@ class TabularTask(TaskModule):
             report.column_profiles.append(ColumnProfile(name=str(col), dtype=str(s.dtype), kind=kind,
                                                         missing=int(s.isna().sum()), unique=nun))
         report.features = [c.name for c in report.column_profiles if c.name not in report.dropped_columns]
-        if not report.features:
-            raise DataError("no usable feature columns remain after dropping constant, empty and ID-like columns")
         if task == "tabular_classification":
             counts = y.value_counts()
             if len(counts) < 2:
@@ -150,6 +148,8 @@ class TabularTask(TaskModule):
             report.target_summary = {k: float(v) for k, v in y.describe().items()}
         else:
             report.class_counts = {str(k): int(v) for k, v in y.value_counts().items()}
+        if not report.features:
+            raise DataError("no usable feature columns remain after dropping constant, empty and ID-like columns")
         report.split = self.split_policy(req, y, seed)
         return report, df
 
@@ -215,39 +215,50 @@ class TabularTask(TaskModule):
     _probe_cache: dict[tuple, Candidate] = {}
 
     def _probe_one(self, cand: Candidate, ns: dict[str, Any], n_train: int, report: DataReport) -> Candidate:
-        from . import scoring
-
         c = cand.model_copy()
         entry = model_entry(c.name)
         params, scale = dict(entry.get("defaults", {})), 1.0
+        short = PROBE_ESTIMATORS if len(report.class_counts) <= 2 else PROBE_ESTIMATORS // 3  # trees per class
         for key in ("n_estimators", "max_iter"):  # a short probe; fit time is scaled back up
-            if key in params and params[key] > PROBE_ESTIMATORS and entry["family"] != "neural":
-                scale, params[key] = params[key] / PROBE_ESTIMATORS, PROBE_ESTIMATORS
+            if key in params and params[key] > short and entry["family"] in ("gradient_boosting", "bagged_trees"):
+                scale, params[key] = params[key] / short, short
         if "n_jobs" in params:
             params["n_jobs"] = 1
         try:
-            pipe = ns["make_probe_pipeline"](c.name, params)
-            t0 = time.perf_counter()
-            if ns["N_CLUSTERS"] and ns["metric"] in ("rand_index", "adjusted_rand_index"):
-                pipe.fit(ns["Xp_train"])
-            else:
-                pipe.fit(ns["Xp_train"], ns["yp_train"])
-            fit_s = (time.perf_counter() - t0) * scale
-            t0 = time.perf_counter()
-            pred = pipe.predict(ns["Xp_valid"])
-            predict_s = (time.perf_counter() - t0) * scale
-            score = scoring.score(ns["metric"], ns["yp_valid"], pred)
-            row = ns["Xp_valid"].iloc[[0]]
-            lat = []
-            for _ in range(5):
-                t = time.perf_counter()
-                pipe.predict(row)
-                lat.append((time.perf_counter() - t) * 1000)
-            size_mb = len(pickle.dumps(pipe)) / 2**20 * scale
+            from threadpoolctl import threadpool_limits
+
+            # one thread: tiny fits gain nothing from OpenMP, and busy-waiting threads stall on a loaded machine
+            with threadpool_limits(limits=1):
+                return self._probe_fit(c, entry, params, scale, ns, n_train, report)
         except Exception as exc:  # a candidate that fails its probe is ranked last, with the reason
             c.basis = f"probe failed: {type(exc).__name__}: {str(exc)[:80]}"
             c.predicted_metric = None
             return c
+
+    def _probe_fit(self, c: Candidate, entry: dict[str, Any], params: dict[str, Any], scale: float,
+                   ns: dict[str, Any], n_train: int, report: DataReport) -> Candidate:
+        from . import scoring
+
+        if c.name in ("lightgbm", "xgboost"):
+            params = {**params, "n_jobs": 1}
+        pipe = ns["make_probe_pipeline"](c.name, params)
+        t0 = time.perf_counter()
+        if ns["N_CLUSTERS"] and ns["metric"] in ("rand_index", "adjusted_rand_index"):
+            pipe.fit(ns["Xp_train"])
+        else:
+            pipe.fit(ns["Xp_train"], ns["yp_train"])
+        fit_s = (time.perf_counter() - t0) * scale
+        t0 = time.perf_counter()
+        pred = pipe.predict(ns["Xp_valid"])
+        predict_s = (time.perf_counter() - t0) * scale
+        score = scoring.score(ns["metric"], ns["yp_valid"], pred)
+        row = ns["Xp_valid"].iloc[[0]]
+        lat = []
+        for _ in range(5):
+            t = time.perf_counter()
+            pipe.predict(row)
+            lat.append((time.perf_counter() - t) * 1000)
+        size_mb = len(pickle.dumps(pipe)) / 2**20 * scale
         n_probe = len(ns["Xp_train"])
         ratio = max(1.0, n_train / max(1, n_probe))
         gain = entry.get("learning_curve", 0.1) * np.log10(ratio)
@@ -320,6 +331,8 @@ class TabularTask(TaskModule):
             "classification": task == "tabular_classification",
             "target_transform": plan.preprocessing.get("target_transform", "none"),
             "storage": settings.get("storage"), "budget_s": settings.get("budget_s", 30),
+            "latency_limit_ms": next((c.value for c in req.problem.complexity_metrics
+                                      if c.name == "inference_latency"), None),
             "n_clusters": req.problem.n_clusters or max(2, len(report.class_counts) or 2),
         }
 

@@ -1,0 +1,69 @@
+"""The offline prompt agent on the paper's own phrasings, matched against real headers."""
+from __future__ import annotations
+
+import pytest
+
+from automl_agent_jupyter.brains.offline import parser as P
+from automl_agent_jupyter.tasks import peek_data
+
+from shared_data import dataset
+
+
+@pytest.mark.parametrize("text,name,value", [
+    ("I need an F1 of at least 0.95", "f1", 0.95),
+    ("with at least 0.98 accuracy", "accuracy", 0.98),
+    ("I need 98% accuracy", "accuracy", 0.98),
+    ("RMSLE less than 1.0", "rmsle", 1.0),
+    ("a Rand index at least 0.75", "rand_index", 0.75),
+    ("report the F1 score", "f1", None),
+    ("weighted F1 of at least 0.9", "f1_weighted", 0.9),
+])
+def test_metrics_and_thresholds(text, name, value):
+    metrics = P.find_metrics(text)
+    assert metrics[0].name == name
+    assert metrics[0].value == value
+
+
+@pytest.mark.parametrize("text,name,value,unit", [
+    ("training time does not exceed 30 minutes", "training_time", 1800, "s"),
+    ("under 5 milliseconds per instance", "inference_latency", 5, "ms"),
+    ("predictions under 5 ms each", "inference_latency", 5, "ms"),
+    ("inference within 5 seconds on the test set", "inference_time_total", 5, "s"),
+    ("at most 200 million parameters", "parameters", 200e6, "count"),
+    ("a model size under 50 MB", "model_size", 50, "MB"),
+])
+def test_complexity_limits(text, name, value, unit):
+    found = {c.name: c for c in P.find_complexity(text)}
+    assert found[name].value == pytest.approx(value)
+    assert found[name].unit == unit
+
+
+def test_models_clusters_splits():
+    assert [m.name for m in P.find_models("potentially XGBoost or LightGBM")] == ["xgboost", "lightgbm"]
+    assert P.find_n_clusters("segment the customers into eight groups") == 8
+    assert P.find_n_clusters("find 3 clusters") == 3
+    assert P.find_split("use an 80/10/10 split") == {"train": 0.8, "valid": 0.1, "test": 0.1}
+    assert P.find_split("use 20% for testing") == {"test": 0.2}
+
+
+@pytest.mark.parametrize("path,instruction,task,target", [
+    ("banana_quality/banana_quality.csv", "Classify banana quality as Good or Bad", "tabular_classification",
+     "Quality"),
+    ("crab_age/CrabAgePrediction.csv", "Build a model to predict the age of crabs", "tabular_regression", "Age"),
+    ("smoker_status/smoker_status_biosignals.csv",
+     "Cluster the patients into two groups and evaluate against the smoking labels", "tabular_clustering",
+     "smoking"),
+    ("software_defects/jm1.csv", "Predict whether a module has defects", "tabular_classification", "defects"),
+    ("mfeat_factors/mfeat_factors.csv", "Classify each row's digit class", "tabular_classification", "class"),
+])
+def test_task_and_target_from_real_headers(path, instruction, task, target):
+    data = dataset(path)
+    req = P.parse(instruction, peek_data(data), data)
+    assert req.task == task
+    assert req.target == target
+    assert req.dataset[0].path == data
+
+
+def test_non_ml_detection():
+    assert not P.is_ml_request("hello, how are you today?")
+    assert P.is_ml_request("classify these rows")
