@@ -160,8 +160,8 @@ class TabularTask(TaskModule):
         valid = float(user.get("valid", max(0.0, 1 - test - train))) or 0.2 * (1 - test)
         stratified = req.task == "tabular_classification"
         n = int(y.notna().sum())
-        n_test = int(np.ceil(test * n))
-        n_valid = int(np.ceil(valid / (1 - test) * (n - n_test)))
+        n_test = int(np.ceil(test * n))  # as sklearn's train_test_split rounds, with the fractions the cells use
+        n_valid = int(np.ceil(round(valid / (1 - test), 6) * (n - n_test)))
         return {"method": ("user-given " if user else "") + ("stratified " if stratified else "") + "random split",
                 "seed": seed, "ratios": {"train": round(1 - test - valid, 4), "valid": round(valid, 4),
                                          "test": round(test, 4)},
