@@ -11,8 +11,8 @@ def diagnose(stage: str, error_type: str, error: str, attempt: int, template_sou
     """A repair for a failed generated cell, or give_up when no known class matches."""
     msg = f"{error_type}: {error}"
     if error_type in ("ModuleNotFoundError", "ImportError"):
-        m = re.search(r"No module named '([\w.]+)'", error)
-        missing = (m.group(1) if m else "").split(".")[0]
+        m = re.search(r"No module named '([\w.]+)'|import of ([\w.]+) halted", error)
+        missing = ((m.group(1) or m.group(2)) if m else "").split(".")[0]
         owner = {"lightgbm": "lightgbm", "xgboost": "xgboost"}.get(missing)
         if owner and owner in candidates and len(candidates) > 1:
             return Repair(diagnosis=f"{missing} is not installed in this kernel; dropping the {owner} candidate "
@@ -21,14 +21,14 @@ def diagnose(stage: str, error_type: str, error: str, attempt: int, template_sou
             return Repair(diagnosis=f"{missing} is not installed; replacing it with scikit-learn's "
                           "HistGradientBoosting", action="rerender",
                           params={"replace_candidate": [owner, "hist_gradient_boosting"]})
+    if cell_source.strip() != template_source.strip() and attempt == 1:
+        return Repair(diagnosis=f"the cell differs from its tested template and raised {msg[:160]}; restoring the "
+                      "template's code", action="source", source=template_source)
     if error_type == "NameError" and stage != "setup":
         name = re.search(r"name '(\w+)' is not defined", error)
         return Repair(diagnosis=f"'{name.group(1) if name else '?'}' comes from an earlier cell that has not run in "
                       "this kernel (restart or out-of-order run); running the earlier stages first",
                       action="rerun_from", params={"stage": "setup"})
-    if cell_source.strip() != template_source.strip() and attempt == 1:
-        return Repair(diagnosis=f"the cell differs from its tested template and raised {msg[:160]}; restoring the "
-                      "template's code", action="source", source=template_source)
     if error_type == "MemoryError" or "Unable to allocate" in error:
         return Repair(diagnosis="out of memory; training on a 50% subsample of the train split", action="rerender",
                       params={"max_train_fraction": 0.5})

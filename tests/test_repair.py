@@ -1,0 +1,77 @@
+"""The operation agent's repair loop on real failures, in-process: every attempt kept in the record."""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+from shared_data import dataset
+
+from automl_agent_jupyter import AutoMLAgent
+from automl_agent_jupyter.brains.offline import OfflineBrain
+from automl_agent_jupyter.schema import CodeEdits, Repair
+
+
+@pytest.fixture
+def small_banana(tmp_path) -> str:
+    path = tmp_path / "banana.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1200, random_state=0).to_csv(path, index=False)
+    return str(path)
+
+
+class FakeBrainWithBrokenCode(OfflineBrain):
+    """A scripted brain whose operation agent writes a train cell with a bug (as an LLM might)."""
+
+    name = "fake-broken-coder"
+
+    def decide(self, role, context, response_model):
+        if role == "write_code":
+            train = next(c for c in context["cells"] if c["stage"] == "train")
+            return CodeEdits(edits={"train": train["source"].replace("BEST_NAME = max(", "BEST_NAME = maxx(")})
+        return super().decide(role, context, response_model)
+
+
+def test_a_broken_generated_cell_is_repaired_from_its_template(tmp_path, small_banana):
+    run = AutoMLAgent(brain=FakeBrainWithBrokenCode(), budget_s=1).run(
+        "Classify banana quality as Good or Bad", data=small_banana, out=tmp_path / "run")
+    rec = run.record
+    assert rec.status == "succeeded", rec.message
+    train = [a for a in rec.attempts if a.stage == "train"]
+    assert [a.ok for a in train] == [False, True]
+    assert train[0].error_type == "NameError" and "maxx" in train[0].error
+    assert "restoring the template" in train[0].repair
+    assert "maxx(" not in (run.folder / "pipeline.py").read_text()  # the script holds the code that ran
+
+
+def test_a_missing_library_drops_that_candidate(tmp_path, small_banana, monkeypatch):
+    monkeypatch.setitem(sys.modules, "xgboost", None)  # importing xgboost now fails, as when it is not installed
+    run = AutoMLAgent(budget_s=1).run("Classify banana quality as Good or Bad, potentially XGBoost or LightGBM",
+                                      data=small_banana, out=tmp_path / "run")
+    rec = run.record
+    assert rec.status == "succeeded", rec.message
+    failed = [a for a in rec.attempts if not a.ok]
+    assert failed and failed[0].stage == "train" and failed[0].error_type == "ImportError"
+    assert "dropping the xgboost candidate" in failed[0].repair
+    tried = next(p for p in rec.plans if p.id == rec.selected_plan)
+    assert "xgboost" not in [c.name for c in tried.candidates]
+
+
+def test_repairs_are_bounded(tmp_path, small_banana):
+    class FakeBrainThatCannotFix(FakeBrainWithBrokenCode):
+        """Scripted: writes a broken train cell and 'repairs' it with more broken code."""
+
+        name = "fake-cannot-fix"
+
+        def decide(self, role, context, response_model):
+            if role == "debug":
+                return Repair(diagnosis="try other broken code", action="source",
+                              source="raise RuntimeError('still broken')")
+            return super().decide(role, context, response_model)
+
+    run = AutoMLAgent(brain=FakeBrainThatCannotFix(), budget_s=1, max_repairs=2, max_revisions=0).run(
+        "Classify banana quality as Good or Bad", data=small_banana, out=tmp_path / "run")
+    rec = run.record
+    assert rec.status == "failed" and "no test metric" in rec.message
+    train = [a for a in rec.attempts if a.stage == "train"]
+    assert len(train) == 3 and not any(a.ok for a in train)  # first try + 2 repairs, then it stops
+    assert [a.error for a in train[1:]] == ["still broken", "still broken"]
