@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .brains import Brain
+from .brains import Brain, make_brain
 from .config import Settings
 from .manager import Event, Manager
 from .record import RunFolder
@@ -47,17 +47,29 @@ class Run:
 
 
 class AutoMLAgent:
-    """The AutoML-Agent pipeline. Offline by default; ``llm="gpt-4o"`` (or any OpenAI-compatible model)."""
+    """The AutoML-Agent pipeline. Offline by default; ``llm="gpt-4o"`` (or any OpenAI-compatible model).
+
+    ``base_url`` points at another OpenAI-compatible server (vLLM, Ollama, LM Studio, Azure...); the key
+    comes from ``OPENAI_API_KEY`` (environment or ``.env``) or ``api_key`` (e.g. from a config file): it
+    is handed to the LLM client only, never kept in the settings or the run record.
+    """
 
     def __init__(self, llm: str | None = None, brain: Brain | None = None, on_event: Event | None = None,
-                 **settings: Any) -> None:
+                 base_url: str | None = None, api_key: str | None = None, **settings: Any) -> None:
         self.settings = Settings(**settings)
         if llm:
             self.settings.llm = llm
+        if base_url:
+            self.settings.base_url = base_url
         self.brain, self.on_event = brain, on_event
+        self._brain_options = {"api_key": api_key} if api_key else {}
+
+    def __repr__(self) -> str:
+        return f"AutoMLAgent(llm={self.settings.llm!r})"
 
     def manager(self) -> Manager:
-        return Manager(self.settings, brain=self.brain, on_event=self.on_event)
+        brain = self.brain or (make_brain(self.settings, **self._brain_options) if self._brain_options else None)
+        return Manager(self.settings, brain=brain, on_event=self.on_event)
 
     def run(self, instruction: str, data: str | None = None, out: str | Path | None = None, auto: bool = True,
             plan_id: str | None = None, target: str | None = None, task: str | None = None) -> Run:

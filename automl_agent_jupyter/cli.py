@@ -16,7 +16,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="the data file (CSV/TSV)")
     r.add_argument("--out", help="run folder (default: runs/<run id>)")
     r.add_argument("--target", help="the column to predict (default: parsed from the instruction)")
-    r.add_argument("--llm", help="model name on an OpenAI-compatible server (default: the offline brain)")
+    r.add_argument("--llm", help="model name on an OpenAI-compatible server (default: the offline brain); the key "
+                   "comes from OPENAI_API_KEY (environment or .env)")
+    r.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 (default: "
+                   "OPENAI_BASE_URL, else OpenAI)")
+    r.add_argument("--role-model", action="append", metavar="ROLE=MODEL", default=None,
+                   help="another model for one role, e.g. parse_requirements=gpt-4.1-nano (repeatable)")
+    r.add_argument("--llm-timeout", type=float, default=None, help="seconds per LLM request (default 60)")
+    r.add_argument("--approve-flagged-code", action="store_true",
+                   help="run LLM-written code even when the safety check flags it (default: never)")
     r.add_argument("--plans", type=int, default=None, help="number of competing plans (default 3)")
     r.add_argument("--budget", type=float, default=None, help="tuning budget in seconds per plan (default 30)")
     r.add_argument("--seed", type=int, default=None)
@@ -47,10 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  [{stage}] attempt {info['attempt']} failed ({info['error'][:100]}); repair: {info['repair']}",
                   file=sys.stderr)
 
-    opts = {k: v for k, v in {"n_plans": args.plans, "budget_s": args.budget, "seed": args.seed}.items()
-            if v is not None}
+    opts = {k: v for k, v in {"n_plans": args.plans, "budget_s": args.budget, "seed": args.seed,
+                              "llm_timeout": args.llm_timeout,
+                              "role_models": ",".join(args.role_model) if args.role_model else None,
+                              "approve_flagged_code": args.approve_flagged_code or None}.items() if v is not None}
     try:
-        agent = AutoMLAgent(llm=args.llm, on_event=show, **opts)
+        agent = AutoMLAgent(llm=args.llm, base_url=args.base_url, on_event=show, **opts)
         run = agent.run(args.instruction, data=args.data, out=args.out, auto=not args.plan_only, target=args.target)
     except AutoMLError as exc:
         print(f"automl-agent: {exc}", file=sys.stderr)
@@ -70,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     for c in rec.constraints:
         print(f"constraint {c['name']}: measured {c['measured']} {c['unit']} vs target {c['target']} -> "
               f"{'pass' if c['pass'] else 'FAIL'}")
+    if rec.brain != "offline":
+        t = rec.llm_total
+        print(f"llm {rec.brain}: {t.calls} calls, {t.prompt_tokens} prompt + {t.completion_tokens} completion "
+              f"tokens, {t.seconds:.1f} s, ${t.cost_usd:.4f}" + (f", {t.fallbacks} offline fallbacks"
+                                                                  if t.fallbacks else ""))
+    for note in rec.notes:
+        print(f"note: {note}")
     print(f"run folder: {run.folder}")
     return 0 if rec.status in ("succeeded", "planned") else 1
 

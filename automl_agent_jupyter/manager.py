@@ -8,26 +8,47 @@ The manager owns no task knowledge: it passes typed data between the agents and 
 the run record. Planning (``plan``) and implementation (``begin`` / ``step`` / ``conclude``) are
 separate so that a notebook can show the plans and wait for a click in between; ``implement`` drives
 the same steps in-process.
+
+With an LLM brain a full run asks about ten questions: the data, model and verification roles answer
+for all plans at once. Numbers are never the LLM's alone: plans and results are verified numerically
+(verification.py) and the LLM's opinion is kept beside the verdict; code an LLM wrote is checked before
+it runs. The record carries the LLM usage per role, its total, and the brain's notes (fallbacks).
 """
 from __future__ import annotations
 
+import copy
 import platform
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 
 from . import __version__
 from .agents import DataAgent, ModelAgent, OperationAgent, PromptAgent
+from .agents.data import recipes_for
 from .brains import Brain, make_brain
+from .brains.base import usage_total
 from .config import Settings
 from .errors import AutoMLError
 from .execution import CellResult, NamespaceExecutor
 from .knowledge.retrieval import KnowledgeSource, retrieve
 from .record import RunFolder, new_run_id, now
-from .schema import (CellSpec, KnowledgeSummary, Opinion, Plan, PlanSet, RequestCheck, Requirements, Revision,
-                     RunRecord, Verdict)
+from .schema import (
+    CellSpec,
+    KnowledgeSummary,
+    LLMUsage,
+    Opinion,
+    Opinions,
+    Plan,
+    PlanSet,
+    RequestCheck,
+    Requirements,
+    Revision,
+    RunRecord,
+    Verdict,
+)
 from .tasks import for_task
 from .tasks.scoring import higher_is_better
 from .verification import verify_plan, verify_results
@@ -58,19 +79,22 @@ class Manager:
     def __init__(self, settings: Settings | None = None, brain: Brain | None = None, on_event: Event | None = None,
                  sources: list[KnowledgeSource] | None = None) -> None:
         self.settings = settings or Settings()
-        self.brain = brain or make_brain(self.settings.llm)
+        self.brain = brain or make_brain(self.settings)
         self.on_event = on_event or (lambda *a: None)
         self.sources = sources
         self.prompt_agent = PromptAgent(self.brain)
         self.data_agent = DataAgent(self.brain)
         self.model_agent = ModelAgent(self.brain)
-        self.operation_agent = OperationAgent(self.brain)
+        self.operation_agent = OperationAgent(self.brain, allowed_hosts=self.settings.allowed_hosts,
+                                              approve_flagged=self.settings.approve_flagged_code)
         self.record: RunRecord | None = None
         self.folder: RunFolder | None = None
         self.req: Requirements | None = None
         self.data: Any = None
         self.impl: _Implementation | None = None
         self._t0 = time.perf_counter()
+        self._usage0: dict[str, LLMUsage] = {}  # the brain's usage and notes before this run
+        self._notes0 = 0
 
     # ------------------------------------------------------------------------------------ helpers
     @contextmanager
@@ -87,9 +111,16 @@ class Manager:
 
     def save(self) -> RunRecord:
         assert self.record is not None and self.folder is not None
-        self.record.llm_usage = {k: v.model_copy() for k, v in self.brain.usage.items()}
+        self.record.llm_usage = usage = self.brain.usage_since(self._usage0)
+        self.record.llm_total = usage_total(usage.values())
+        self.record.notes = list(self.brain.notes[self._notes0:])
+        self.record.brain_config = self.brain.describe()
         self.folder.write_record(self.record)
         return self.record
+
+    def note(self, text: str) -> None:
+        """A manager event for the record (kept with the brain's notes, in order)."""
+        self.brain.notes.append(text)
 
     def _stop(self, status: str, message: str, questions: list[str] | None = None) -> RunRecord:
         assert self.record is not None
@@ -121,6 +152,7 @@ class Manager:
                                     "python": platform.python_version(), "platform": platform.platform(),
                                     "automl_agent_jupyter": __version__})
         t0 = self._t0 = time.perf_counter()
+        self._usage0, self._notes0 = copy.deepcopy(self.brain.usage), len(self.brain.notes)  # a shared brain
         try:
             return self._plan(instruction, data, target, task)
         except AutoMLError as exc:
@@ -151,19 +183,10 @@ class Manager:
         with self._stage("data_profiling"):
             report, self.data = self.data_agent.profile(req, s.seed)
             rec.data_report, rec.split = report, {k: report.split[k] for k in ("method", "seed", "ratios", "sizes")}
-        task_module = for_task(req.task)
         with self._stage("planning"):
-            plans = self.brain.decide("plan", {
-                "requirements": req, "data_report": report, "knowledge": items, "n_plans": s.n_plans,
-                "top_k": s.top_k, "pool": task_module.candidate_pool(req, report)}, PlanSet).plans
-            for p in plans:
-                analysis = self.data_agent.analyse(p, req, report)
-                p.data_summary = analysis.summary
-                p.steps = [*(_step("data", t) for t in analysis.steps)]
+            plans = self._new_plans(for_task(req.task).candidate_pool(req, report), 0)
         with self._stage("model_search"):
-            plans = [self.model_agent.rank(p, req, report, self.data, {**s.as_dict()}) for p in plans]
-            for p in plans:
-                p.steps += self._model_steps(p)
+            plans = self._search_models(plans)
         with self._stage("execution_verification"):
             rec.plans = self._verify_and_rank(plans)
             rec.selected_plan = rec.plans[0].id if rec.plans else None
@@ -176,7 +199,9 @@ class Manager:
         columns = (peek or {}).get("columns") or []
         if not req.data_path:
             q.append("Which data file should I use? Pass --data PATH (a CSV file).")
-        if not req.task:
+        if not req.task and not req.target and columns:
+            q.append(f"Which column should be predicted? Columns are: {', '.join(columns[:40])}.")
+        elif not req.task:
             q.append("What kind of task is it: classification, regression or clustering? Name the column to "
                      "predict, e.g. 'predict the price'.")
         elif req.task.startswith("tabular") and not req.target and columns:
@@ -184,6 +209,33 @@ class Manager:
                 else "should be predicted"
             q.append(f"Which column {what}? Columns are: {', '.join(columns[:40])}.")
         return q
+
+    def _new_plans(self, pool: list[str], n0: int) -> list[Plan]:
+        """P plans from the brain (ids P<n0+1>...), each decomposed into the data agent's steps."""
+        assert self.req is not None and self.record is not None and self.record.data_report is not None
+        s, req, report = self.settings, self.req, self.record.data_report
+        plans = self.brain.decide("plan", {
+            "requirements": req, "data_report": report, "n_plans": s.n_plans, "top_k": s.top_k, "pool": pool,
+            "recipes": recipes_for(req.task) or None}, PlanSet).plans
+        plans = [self._fresh(p, f"P{n0 + i + 1}") for i, p in enumerate(plans[: s.n_plans])]
+        analyses = self.data_agent.analyse(plans, req, report)
+        for p in plans:
+            p.data_summary = analyses[p.id].summary
+            p.steps = [_step("data", t) for t in analyses[p.id].steps]
+        return plans
+
+    def _fresh(self, p: Plan, plan_id: str) -> Plan:
+        """A brain's plan as a new proposal: its own id, at most top-k models, no results carried over."""
+        return p.model_copy(update={"id": plan_id, "model_families": list(dict.fromkeys(p.model_families))
+                                    [: self.settings.top_k], "candidates": [], "steps": [], "verdict": None,
+                                    "state": "proposed"})
+
+    def _search_models(self, plans: list[Plan]) -> list[Plan]:
+        assert self.req is not None and self.record is not None and self.record.data_report is not None
+        plans = self.model_agent.rank(plans, self.req, self.record.data_report, self.data, self.settings.as_dict())
+        for p in plans:
+            p.steps += self._model_steps(p)
+        return plans
 
     def _model_steps(self, p: Plan) -> list[Any]:
         names = ", ".join(c.name for c in p.candidates)
@@ -196,13 +248,21 @@ class Manager:
                                "model.joblib with predict.py and serve.py.")]
 
     def _verify_and_rank(self, plans: list[Plan]) -> list[Plan]:
+        """Execution verification: numeric verdicts decide the order; the brain's opinions stand beside."""
         assert self.req is not None
         for p in plans:
             best = p.candidates[0] if p.candidates else None
             p.verdict = verify_plan(self.req, self.metric, best, self.settings.budget_s * 3)
-            opinion = self.brain.decide("verify_plans", {"plan": p, "verdict": p.verdict, "requirements": self.req},
-                                        Opinion)
-            p.verdict.brain_opinion = opinion.text if self.brain.name != "offline" else ""
+        answer = self.brain.decide("verify_plans", {"requirements": self.req, "metric": self.metric, "plans": [
+            p.model_copy(update={"steps": []}) for p in plans]}, Opinions)
+        if self.brain.from_llm("verify_plans"):
+            said = {o.plan_id: o for o in answer.opinions}
+            for p in plans:
+                o = said.get(p.id)
+                text = (o.text if o else "") + (" (the LLM would pick this plan)" if answer.best == p.id else "")
+                if o and o.passed is not None and o.passed != p.verdict.passed:  # type: ignore[union-attr]
+                    text += f" [the LLM says {'pass' if o.passed else 'fail'}; the numeric checks decide]"
+                p.verdict.brain_opinion = text.strip()  # type: ignore[union-attr]
         return sorted(plans, key=lambda p: (not p.verdict.passed, -p.verdict.score))  # type: ignore[union-attr]
 
     def reject(self, plan_id: str) -> None:
@@ -221,18 +281,11 @@ class Manager:
         pool = [k for k in task_module.candidate_pool(self.req, self.record.data_report) if k not in used] or \
             task_module.candidate_pool(self.req, self.record.data_report)
         with self._stage("planning"):
-            fresh = self.brain.decide("plan", {"requirements": self.req, "data_report": self.record.data_report,
-                                               "knowledge": self.record.knowledge, "n_plans": self.settings.n_plans,
-                                               "top_k": self.settings.top_k, "pool": pool}, PlanSet).plans
-        n0 = len(self.record.plans)
-        for i, p in enumerate(fresh):
-            p.id, p.revision_of = f"P{n0 + i + 1}", ",".join(r.id for r in rejected)
-            p.steps = [_step("data", t) for t in self.data_agent.analyse(p, self.req, self.record.data_report).steps]
-        with self._stage("model_search"):
-            fresh = [self.model_agent.rank(p, self.req, self.record.data_report, self.data, self.settings.as_dict())
-                     for p in fresh]
+            fresh = self._new_plans(pool, len(self.record.plans))
             for p in fresh:
-                p.steps += self._model_steps(p)
+                p.revision_of = ",".join(r.id for r in rejected)
+        with self._stage("model_search"):
+            fresh = self._search_models(fresh)
         with self._stage("execution_verification"):
             fresh = self._verify_and_rank(fresh)
         self.record.plans += fresh
@@ -251,9 +304,33 @@ class Manager:
         self.record.status = "running"
         with self._stage("code_generation"):
             cells = self.operation_agent.write(plan, self.req, self.record.data_report, self.settings_for_cells())
+        for c in cells:
+            if c.params.get("flagged"):
+                self.note(f"write_code {c.stage}: the edit was flagged ({'; '.join(c.params['flagged'])[:200]}); "
+                          + ("run with your approval" if c.params.get("approved") else
+                             "the tested template runs instead (approve(index) to use the edit)"))
         self.impl = _Implementation(plan=plan, cells=cells)
         self.save()
         return cells
+
+    def approve(self, index: int) -> Next:
+        """The user approves the flagged code proposed for cell ``index`` (a repair, else an edit): it replaces
+        the cell's source, and the cell is to be run again. Nothing flagged: the cell is left as it is."""
+        assert self.impl is not None and self.record is not None
+        cell = self.impl.cells[index]
+        proposed = next((a for a in reversed(self.record.attempts) if a.plan_id == self.impl.plan.id
+                         and a.stage == cell.stage and a.proposed_source), None)
+        source = proposed.proposed_source if proposed else cell.params.get("flagged_source")
+        if not source or source == cell.source:
+            return Next("run", index)
+        cell.params.setdefault("template_source", cell.source)
+        cell.params.update(approved=True, flagged_source=None)
+        if proposed:
+            proposed.proposed_source = None  # approved once; a new flag needs a new approval
+        cell.source = source
+        self.note(f"{cell.stage}: flagged code approved by the user and run")
+        self.save()
+        return Next("run", index, [index])
 
     def step(self, index: int, result: CellResult) -> Next:
         """Record what cell ``index`` did; on failure diagnose, repair (bounded) and say what to run next."""
@@ -271,27 +348,36 @@ class Manager:
             self.record.attempts.append(self.operation_agent.attempt(impl.plan, cell, n, result, None))
             self.save()
             return Next("failed", index)
+        assert self.record.data_report is not None and self.folder is not None
         with self._stage("debugging"):
-            repair = self.operation_agent.diagnose(cell, result, n, impl.plan)
-        self.record.attempts.append(self.operation_agent.attempt(impl.plan, cell, n, result, repair))
+            repair = self.operation_agent.diagnose(
+                cell, result, n, impl.plan, pool=for_task(self.req.task).candidate_pool(self.req, self.record.data_report),
+                stages=[c.stage for c in impl.cells])
+        attempt = self.operation_agent.attempt(impl.plan, cell, n, result, repair)
+        flagged = self.operation_agent.check_repair(repair, cell, str(self.folder.path))
+        if flagged:
+            attempt.flagged, attempt.proposed_source = flagged, repair.source
+            approved = self.settings.approve_flagged_code
+            attempt.repair = f"{repair.diagnosis} ({'applied with your approval' if approved else 'not run'}: " \
+                             f"the code check flagged {'; '.join(flagged)[:300]})"
+            self.note(f"debug {cell.stage}: repaired code flagged ({'; '.join(flagged)[:200]}); "
+                      + ("run because approve_flagged_code is set" if approved else "not run"))
+        self.record.attempts.append(attempt)
         self.on_event(f"cell:{cell.stage}", "info", {"attempt": n, "error": f"{result.error_type}: {result.error}",
-                                                      "repair": repair.diagnosis})
+                                                      "repair": attempt.repair})
         self.save()
-        if repair.action == "give_up":
+        if repair.action == "give_up" or (flagged and not self.settings.approve_flagged_code):
             return Next("failed", index)
         if repair.action == "source" and repair.source:
-            if self.brain.name != "offline" and self.operation_agent.check_code:
-                findings = self.operation_agent.check_code(repair.source)
-                if findings:
-                    self.record.attempts[-1].repair += f" (not applied: flagged by the code check: {findings[0]})"
-                    return Next("failed", index)
+            cell.params.setdefault("template_source", cell.source)
             cell.source = repair.source
             return Next("run", index, [index])
         if repair.action == "rerun_from":
             stages = [c.stage for c in impl.cells]
             return Next("run", stages.index(repair.params.get("stage", "setup")))
         impl.plan = self.operation_agent.apply(repair, impl.plan)
-        fresh = self.operation_agent.write(impl.plan, self.req, self.record.data_report, self.settings_for_cells())
+        fresh = self.operation_agent.write(impl.plan, self.req, self.record.data_report, self.settings_for_cells(),
+                                           previous=impl.cells)
         changed = [i for i, (a, b) in enumerate(zip(impl.cells, fresh)) if a.source != b.source]
         impl.cells = fresh
         return Next("run", min(changed + [index]), changed)
@@ -315,9 +401,13 @@ class Manager:
                 rec.artifacts.update(results.get("artifacts", {}))
                 rec.device = results.get("device", "cpu")
                 rec.environment["model"] = str(results.get("model", ""))
-            if self.brain.name != "offline":
-                verdict.brain_opinion = self.brain.decide("verify_implementation", {
-                    "verdict": verdict, "requirements": self.req, "results": results or {}}, Opinion).text
+            opinion = self.brain.decide("verify_implementation", {
+                "verdict": verdict, "requirements": self.req, "plan": {"id": self.impl.plan.id,
+                                                                     "title": self.impl.plan.title},
+                "results": {k: (results or {}).get(k) for k in ("metrics", "measured", "model", "params", "split")},
+                "failed_cells": [a.model_dump(include={"stage", "error_type", "error"}) for a in rec.attempts
+                                 if not a.ok and a.plan_id == self.impl.plan.id]}, Opinion)
+            verdict.brain_opinion = opinion.text if self.brain.from_llm("verify_implementation") else ""
         rec.verification = verdict
         rec.artifacts["script"] = str(self.folder.write_script(self.impl.cells, rec))
         rec.artifacts["notebook"] = str(self.folder.write_notebook(self.impl.cells, rec))
@@ -348,25 +438,51 @@ class Manager:
             return None
         tried = [p for p in self.record.plans if p.state in ("tried", "selected")]
         remaining = [p for p in self.record.plans if p.state == "proposed"]
+        assert self.record.data_report is not None
         with self._stage("revision"):
-            rev = self.brain.decide("revise", {"requirements": self.req, "tried": tried, "remaining": remaining,
-                                               "failure": {"failed_checks": failed or ["execution"],
-                                                           "reasons": verdict.reasons if verdict else []}}, Revision)
+            rev = self.brain.decide("revise", {
+                "requirements": self.req, "tried": tried, "remaining": remaining,
+                "failure": {"failed_checks": failed or ["execution"], "reasons": verdict.reasons if verdict else []},
+                "pool": for_task(self.req.task).candidate_pool(self.req, self.record.data_report),
+                "recipes": recipes_for(self.req.task) or None}, Revision)
+            plan = self._revised(rev.plan)
         self.record.revisions.append({"kind": "revision", "after": self.impl.plan.id, "reason": rev.reason,
                                       "metrics": dict(self.record.metrics.get("test", {})),
-                                      "failed_checks": failed, "next": rev.plan.id if rev.plan else None})
+                                      "failed_checks": failed, "next": plan.id if plan else None})
         self.save()
-        if rev.plan is None:
+        return plan
+
+    def _revised(self, plan: Plan | None) -> Plan | None:
+        """The plan a revision names: a known untried one, or a new one (analysed, ranked and verified)."""
+        assert self.record is not None and self.impl is not None and self.req is not None
+        if plan is None:
             return None
-        known = {p.id for p in self.record.plans}
-        if rev.plan.id not in known:
-            self.record.plans.append(rev.plan)
-        return rev.plan
+        known = {p.id: p for p in self.record.plans}
+        if plan.id in known:
+            return known[plan.id] if known[plan.id].state == "proposed" else None
+        fresh = self._fresh(plan, f"P{len(known) + 1}")
+        analysis = self.data_agent.analyse([fresh], self.req, self.record.data_report)[fresh.id]  # type: ignore[arg-type]
+        fresh.data_summary, fresh.steps = analysis.summary, [_step("data", t) for t in analysis.steps]
+        fresh = self._search_models([fresh])[0]
+        fresh.verdict = verify_plan(self.req, self.metric, fresh.candidates[0] if fresh.candidates else None,
+                                    self.settings.budget_s * 3)
+        fresh.revision_of = self.impl.plan.id
+        self.record.plans.append(fresh)
+        return fresh
 
     def implement(self, plan_id: str | None = None, executor: NamespaceExecutor | None = None) -> RunRecord:
         """Run the selected plan in-process with repairs; verify; revise while a revision is allowed."""
         assert self.record is not None
         executor = executor or NamespaceExecutor()
+        try:
+            self._implement(plan_id, executor)
+        except AutoMLError as exc:  # e.g. the LLM server rejected the key mid-run: one line in the record
+            self._stop("failed", str(exc))
+        self.record.timings["total"] = round(time.perf_counter() - self._t0, 3)
+        return self.save()
+
+    def _implement(self, plan_id: str | None, executor: NamespaceExecutor) -> None:
+        assert self.record is not None
         plan = plan_id
         while True:
             self.begin(plan)
@@ -384,8 +500,6 @@ class Manager:
             if nxt_plan is None:
                 break
             plan = nxt_plan.id
-        self.record.timings["total"] = round(time.perf_counter() - self._t0, 3)
-        return self.save()
 
 
 def _step(agent: str, text: str):

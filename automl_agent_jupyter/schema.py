@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 TASKS = (
     "tabular_classification",
@@ -100,6 +100,27 @@ class Requirements(_Model):
     knowledge: list[dict[str, Any]] = Field(default_factory=list)
     service: Service = Field(default_factory=Service)
 
+    @model_validator(mode="after")
+    def _fits_context(self, info: ValidationInfo) -> Requirements:
+        """With the data's columns (``peek``) and the known metric names in the context, a target must be a
+        column and every metric a name the verification can check."""
+        ctx = info.context if isinstance(info.context, dict) else {}
+        errors = []
+        columns = (ctx.get("peek") or {}).get("columns") if ctx else None
+        if columns:
+            unknown = [t for d in self.dataset for t in d.target_variables if t not in columns]
+            if unknown:
+                errors.append(f"target_variables {unknown} are not columns of the data; columns are {columns[:60]}")
+        names = ctx.get("metric_names") if ctx else None
+        if names and any(m.name not in names for m in self.problem.performance_metrics):
+            errors.append(f"performance_metrics names must be among {list(names)}")
+        units = ctx.get("complexity_units") if ctx else None
+        if units and any(m.name not in units for m in self.problem.complexity_metrics):
+            errors.append(f"complexity_metrics must be among {units} (name: unit)")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
     @property
     def task(self) -> str | None:
         return self.problem.downstream_task
@@ -179,8 +200,11 @@ class Candidate(_Model):
     predicted_train_s: float | None = None
     predicted_latency_ms: float | None = None
     predicted_size_mb: float | None = None
-    basis: str = ""  # how the prediction was made (prior, probe on n rows, LLM)
+    basis: str = ""  # how the prediction was made (prior, probe on n rows, "LLM estimate")
     rank: int = 0
+    # an LLM's own training-free predictions (predicted_metric, predicted_train_s, ..., basis), kept beside
+    # the probe's numbers when a probe ran; shown, never the only evidence a numeric check is judged on
+    llm_estimate: dict[str, Any] = Field(default_factory=dict)
 
 
 class Check(_Model):
@@ -237,6 +261,8 @@ class Attempt(_Model):
     traceback: str | None = None
     repair: str | None = None  # what the operation agent changed before the next attempt
     stdout_tail: str = ""
+    flagged: list[str] = Field(default_factory=list)  # code-check findings that kept a repair from running
+    proposed_source: str | None = None  # the flagged code, for the user to review (it did not run)
 
 
 class LLMUsage(_Model):
@@ -277,13 +303,51 @@ class RunRecord(_Model):
     seed: int = 0
     device: str = "cpu"
     timings: dict[str, float] = Field(default_factory=dict)
-    llm_usage: dict[str, LLMUsage] = Field(default_factory=dict)
+    llm_usage: dict[str, LLMUsage] = Field(default_factory=dict)  # per role (zeros offline)
+    llm_total: LLMUsage = Field(default_factory=LLMUsage)
+    notes: list[str] = Field(default_factory=list)  # brain and manager events (fallbacks, flagged code)
+    brain_config: dict[str, Any] = Field(default_factory=dict)  # the brain's describe(): model, base URL; no key
     environment: dict[str, str] = Field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- what a brain answers, per role
+# Answers are validated with the role's context (``model_validate(..., context=context)``) where a brain
+# has one: an LLM answer that names an unknown model, recipe or plan then gets its repair round with the
+# exact reason. Rule-based answers are validated without context (they are built from the same facts).
+def _ids(plans: Any) -> list[str]:
+    return [str(p.id if isinstance(p, BaseModel) else (p or {}).get("id")) for p in plans or []]
+
+
+def _check_plan(p: Plan, ctx: dict[str, Any]) -> list[str]:
+    errors = []
+    pool, recipes = ctx.get("pool"), ctx.get("recipes")
+    if pool is not None:
+        unknown = [m for m in p.model_families if m not in pool]
+        if unknown or not p.model_families:
+            errors.append(f"plan {p.id}: model_families must be a non-empty list of names from the pool {list(pool)}"
+                          + (f" (unknown: {unknown})" if unknown else ""))
+    if recipes is not None and p.preprocessing.get("recipe") not in recipes:
+        errors.append(f"plan {p.id}: preprocessing.recipe {p.preprocessing.get('recipe')!r} is not one of "
+                      f"{list(recipes)}")
+    return errors
+
+
 class PlanSet(_Model):
     plans: list[Plan]
+
+    @model_validator(mode="after")
+    def _fits_context(self, info: ValidationInfo) -> PlanSet:
+        ctx = info.context if isinstance(info.context, dict) else {}
+        if not ctx:
+            return self
+        errors = [e for p in self.plans for e in _check_plan(p, ctx)]
+        if not self.plans:
+            errors.append("give at least one plan")
+        if len({p.id for p in self.plans}) != len(self.plans):
+            errors.append("plan ids must be unique")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
 
 
 class KnowledgeSummary(_Model):
@@ -295,12 +359,56 @@ class DataAnalysis(_Model):
 
     summary: str
     steps: list[str] = Field(default_factory=list)
+    plan_id: str = ""
+
+
+class DataAnalyses(_Model):
+    """The data agent's analyses for all plans at once (one per plan id in the context)."""
+
+    analyses: list[DataAnalysis]
+
+    @model_validator(mode="after")
+    def _one_per_plan(self, info: ValidationInfo) -> DataAnalyses:
+        ctx = info.context if isinstance(info.context, dict) else {}
+        missing = [i for i in _ids(ctx.get("plans")) if i not in {a.plan_id for a in self.analyses}]
+        if missing:
+            raise ValueError(f"give one analysis per plan: plan_id {missing} missing")
+        return self
 
 
 class Ranking(_Model):
     """The model agent's top-k, best first, with predictions."""
 
     candidates: list[Candidate]
+    plan_id: str = ""
+
+
+class Rankings(_Model):
+    """The model agent's rankings for all plans at once (one per plan id in the context)."""
+
+    rankings: list[Ranking]
+
+    @model_validator(mode="after")
+    def _one_per_plan(self, info: ValidationInfo) -> Rankings:
+        ctx = info.context if isinstance(info.context, dict) else {}
+        plans = {i: p for i, p in zip(_ids(ctx.get("plans")), ctx.get("plans") or [])}
+        given = {r.plan_id: r for r in self.rankings}
+        errors = [f"plan_id {i} missing" for i in plans if i not in given]
+        for i, r in given.items():
+            if i not in plans:
+                continue
+            allowed = [c.name if isinstance(c, BaseModel) else c.get("name") for c in _get(plans[i], "candidates")]
+            unknown = [c.name for c in r.candidates if c.name not in allowed]
+            if unknown or not r.candidates:
+                errors.append(f"plan {i}: rank only its candidates {allowed}" + (f" (unknown: {unknown})"
+                                                                                 if unknown else ""))
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+
+def _get(obj: Any, name: str) -> Any:
+    return getattr(obj, name) if isinstance(obj, BaseModel) else (obj or {}).get(name) or []
 
 
 class Opinion(_Model):
@@ -308,6 +416,14 @@ class Opinion(_Model):
 
     text: str = ""
     passed: bool | None = None
+    plan_id: str = ""
+
+
+class Opinions(_Model):
+    """Execution verification: one opinion per plan beside its numeric verdict, and which plan is best."""
+
+    opinions: list[Opinion] = Field(default_factory=list)
+    best: str | None = None  # a plan id
 
 
 class CodeEdits(_Model):
@@ -324,9 +440,47 @@ class Repair(_Model):
     params: dict[str, Any] = Field(default_factory=dict)  # rerender: plan changes; rerun_from: {"stage": ...}
     source: str | None = None  # action == "source": the new cell source
 
+    @model_validator(mode="after")
+    def _fits_context(self, info: ValidationInfo) -> Repair:
+        ctx = info.context if isinstance(info.context, dict) else {}
+        if not ctx:
+            return self
+        errors = []
+        if self.action == "source" and not (self.source or "").strip():
+            errors.append("action 'source' needs the whole new cell source in 'source'")
+        if self.action == "rerun_from" and ctx.get("stages") and self.params.get("stage") not in ctx["stages"]:
+            errors.append(f"rerun_from needs params.stage, one of {ctx['stages']}")
+        if self.action == "rerender":
+            known = {"drop_candidate", "replace_candidate", "stratify", "max_train_fraction", "mixed_as_categorical"}
+            if not set(self.params) & known:
+                errors.append(f"rerender needs params with one of {sorted(known)}")
+            cands = ctx.get("candidates") or []
+            if "drop_candidate" in self.params and self.params["drop_candidate"] not in cands:
+                errors.append(f"drop_candidate must be one of {cands}")
+            new = self.params.get("replace_candidate")
+            if new is not None and not (isinstance(new, list) and len(new) == 2 and new[0] in cands
+                                        and new[1] in (ctx.get("pool") or [new[1]])):
+                errors.append(f"replace_candidate must be [old, new] with old in {cands} and new from the pool "
+                              f"{ctx.get('pool')}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
 
 class Revision(_Model):
     """Manager: what to try after a failed implementation verification."""
 
     reason: str
-    plan: Plan | None = None  # None: stop revising
+    plan: Plan | None = None  # None: stop revising; a remaining plan's id picks that plan
+
+    @model_validator(mode="after")
+    def _fits_context(self, info: ValidationInfo) -> Revision:
+        ctx = info.context if isinstance(info.context, dict) else {}
+        if not ctx or self.plan is None or self.plan.id in _ids(ctx.get("remaining")):
+            return self
+        errors = _check_plan(self.plan, ctx)
+        if self.plan.id in _ids(ctx.get("tried")):
+            errors.append(f"plan {self.plan.id} was already tried: pick a remaining plan id or give a new id")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self

@@ -29,22 +29,40 @@ def _verdict(checks: list[Check], score: float) -> Verdict:
                    reasons=[c.reason for c in (failed or checks)])
 
 
+def rank_candidates(cands: list[Candidate], higher: bool, limits: dict[str, float]) -> list[Candidate]:
+    """Best predicted first; a candidate predicted to break a latency or size limit goes after those that do
+    not; candidates without a predicted metric go last. Stable: equal candidates keep their given order."""
+    def key(c: Candidate) -> tuple[int, float]:
+        breaks = 0
+        if "inference_latency" in limits and (c.predicted_latency_ms or 0) > limits["inference_latency"]:
+            breaks += 1
+        if "model_size" in limits and (c.predicted_size_mb or 0) > limits["model_size"]:
+            breaks += 1
+        m = c.predicted_metric
+        value = float("-inf") if m is None else (m if higher else -m)
+        return (breaks, -value)
+
+    return sorted(cands, key=key)
+
+
 def verify_plan(req: Requirements, metric: str, best: Candidate | None, training_budget_s: float) -> Verdict:
     """Execution verification: the plan's predicted outcome against every requirement."""
     if best is None or best.predicted_metric is None:
         return Verdict(passed=False, score=float("-inf"), reasons=["no candidate could be evaluated"])
+    # where no probe measured anything, the numbers are a language model's estimate: say so in every reason
+    what = "estimated by the LLM" if best.basis.startswith("LLM estimate") else "predicted"
     checks = []
     for pm in req.problem.performance_metrics:
         name = metric if pm.name in (metric, "f1") and metric.startswith("f1") else pm.name
         value = best.predicted_metric if name == metric else None
-        checks.append(_check(pm.name, "performance", pm.value, value, "", higher_is_better(pm.name), "predicted"))
+        checks.append(_check(pm.name, "performance", pm.value, value, "", higher_is_better(pm.name), what))
     if not any(c.name == metric for c in checks):
         checks.insert(0, _check(metric, "performance", None, best.predicted_metric, "", higher_is_better(metric),
-                                "predicted"))
+                                what))
     predicted = {"training_time": min(training_budget_s, (best.predicted_train_s or 0) * 20 + 1),
                  "inference_latency": best.predicted_latency_ms, "model_size": best.predicted_size_mb}
     for cm in req.problem.complexity_metrics:
-        checks.append(_check(cm.name, "complexity", cm.value, predicted.get(cm.name), cm.unit, False, "predicted"))
+        checks.append(_check(cm.name, "complexity", cm.value, predicted.get(cm.name), cm.unit, False, what))
     higher = higher_is_better(metric)
     score = best.predicted_metric if higher else -best.predicted_metric
     return _verdict(checks, score - sum(1.0 for c in checks if c.passed is False))

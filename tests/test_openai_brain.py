@@ -93,7 +93,7 @@ def test_good_answer_is_validated_and_counted(key):
     assert (usage.calls, usage.prompt_tokens, usage.completion_tokens, usage.tokens) == (1, 1000, 200, 1200)
     assert usage.cost_usd == pytest.approx((1000 * 0.15 + 200 * 0.60) / 1e6)
     assert usage.fallbacks == 0 and usage.seconds > 0
-    assert brain.prompt_versions["verify_plans"] == "verify_plans v1"
+    assert brain.prompt_versions["verify_plans"] == "verify_plans v2"
     assert brain.fallback.calls == [] and brain.notes == []
 
 

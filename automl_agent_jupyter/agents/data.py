@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..brains import Brain
-from ..schema import DataAnalysis, DataReport, Plan, Requirements
+from ..schema import DataAnalyses, DataAnalysis, DataReport, Plan, Requirements
 from ..tasks import for_task
 
 
@@ -21,9 +21,28 @@ class DataAgent:
     def profile(self, req: Requirements, seed: int) -> tuple[DataReport, Any]:
         return for_task(req.task).profile(req.data_path or "", req, seed)
 
-    def analyse(self, plan: Plan, req: Requirements, report: DataReport) -> DataAnalysis:
+    def analyse(self, plans: list[Plan], req: Requirements, report: DataReport) -> dict[str, DataAnalysis]:
+        """Each plan's preprocessing steps and expected processed data, from the real profile (one decision
+        for all plans). Only the profile is shown to the brain, never the data."""
+        answer = self.brain.decide("data_analysis", {"requirements": req, "data_report": report, "plans": plans,
+                                                     "recipes": recipes_for(req.task)}, DataAnalyses)
+        by_id = {a.plan_id: a for a in answer.analyses}
+        return {p.id: by_id.get(p.id) or DataAnalysis(summary="", plan_id=p.id) for p in plans}
+
+
+def recipes_for(task: str | None) -> dict[str, str]:
+    """The preprocessing recipes (name -> what it does) a brain's plan may choose from for ``task``: the task
+    module's ``recipes`` where it declares them, else the tabular recipes, else the catalogue recipes that
+    the task's models use."""
+    module = for_task(task)
+    if getattr(module, "recipes", None):
+        return dict(module.recipes)
+    if module.modality == "tabular":
         from ..tasks.tabular import RECIPE_TEXT
 
-        recipe = plan.preprocessing.get("recipe", "")
-        return self.brain.decide("data_analysis", {"requirements": req, "data_report": report, "plan": plan,
-                                                   "recipe_text": RECIPE_TEXT.get(recipe, recipe)}, DataAnalysis)
+        return dict(RECIPE_TEXT)
+    from ..knowledge import catalogue
+
+    cat = catalogue()
+    used = {m.get("preprocessing") for m in cat.get("models", {}).values() if task in m.get("tasks", [])}
+    return {k: str(v.get("text", k)) for k, v in cat.get("recipes", {}).items() if k in used}

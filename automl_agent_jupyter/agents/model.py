@@ -1,12 +1,14 @@
 """Model agent: candidate retrieval, training-free ranking (priors + a labelled probe), top-k, budgets.
 
-All plans are ranked in one decision. When a language model ranks, its predictions are kept as
-``Candidate.llm_estimate`` and labelled "LLM estimate" in ``basis``; where the probe measured numbers,
-those stay the candidate's predictions (the execution verification is judged on them), so an LLM's
-guess is never the only evidence when a measurement exists.
+All plans are ranked in one decision. When a language model ranks, it chooses the candidates and its
+predictions are kept as ``Candidate.llm_estimate`` (with its own rank) and labelled "LLM estimate" in
+``basis``; where the probe measured numbers, those stay the candidate's predictions, and the order
+follows the predicted numbers (verification.rank_candidates), so an LLM's guess never outranks a
+measurement. Without a probe the LLM's estimates are the predictions, labelled as such.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..brains import Brain
@@ -14,6 +16,7 @@ from ..knowledge import model_entry
 from ..schema import Candidate, DataReport, Plan, Rankings, Requirements
 from ..tasks import for_task
 from ..tasks.scoring import higher_is_better
+from ..verification import rank_candidates
 
 PREDICTIONS = ("predicted_metric", "predicted_train_s", "predicted_latency_ms", "predicted_size_mb")
 BOUNDED = ("f1", "accuracy", "precision", "recall", "roc_auc", "rand_index", "r2")  # at most 1
@@ -34,18 +37,22 @@ class ModelAgent:
             if settings.get("probe", True):
                 candidates = task.probe(plan, candidates, data, report, req, settings["seed"])
             probed.append(plan.model_copy(update={"candidates": candidates}))
+        complexity = [c.model_dump() for c in req.problem.complexity_metrics]
         answer = self.brain.decide("rank_models", {
             "requirements": req, "metric": metric, "higher_is_better": higher_is_better(metric),
-            "top_k": settings["top_k"], "complexity": [c.model_dump() for c in req.problem.complexity_metrics],
-            "plans": probed}, Rankings)
+            "top_k": settings["top_k"], "complexity": complexity,
+            "plans": [p.model_copy(update={"steps": []}) for p in probed]}, Rankings)
         by_id = {r.plan_id: r for r in answer.rankings}
         llm = self.brain.from_llm("rank_models")
+        limits = {c["name"]: c["value"] for c in complexity}
         out = []
         for plan in probed:
             ranked = by_id[plan.id].candidates if plan.id in by_id else []
-            top = (self._merge(plan.candidates, ranked, metric) if llm else
-                   [c for c in ranked if c.name in plan.model_families])[: settings["top_k"]]
-            top = top or plan.candidates[: settings["top_k"]]
+            if llm:  # the LLM's choice and estimates; the order follows the numbers (probe where measured)
+                top = rank_candidates(self._merge(plan.candidates, ranked, metric), higher_is_better(metric), limits)
+            else:
+                top = [c for c in ranked if c.name in plan.model_families]
+            top = top[: settings["top_k"]] or plan.candidates[: settings["top_k"]]
             top = [c.model_copy(update={"rank": i + 1}) for i, c in enumerate(top)]
             out.append(plan.model_copy(update={"candidates": self._budget(top, settings["budget_s"])}))
         return out
@@ -59,9 +66,11 @@ class ModelAgent:
             if guess.name not in by_name or guess.name in seen:
                 continue
             seen.add(guess.name)
-            estimate = {k: v for k in PREDICTIONS if (v := _plausible(k, getattr(guess, k), metric)) is not None}
+            estimate: dict[str, Any] = {k: v for k in PREDICTIONS
+                                        if (v := _plausible(k, getattr(guess, k), metric)) is not None}
             shown = ", ".join(f"{k.removeprefix('predicted_')} {v:.4g}" for k, v in estimate.items()) or "no numbers"
             said = f" ({guess.basis.strip()[:200]})" if guess.basis.strip() else ""
+            estimate["rank"] = len(out) + 1  # the LLM's own order, shown beside the numeric one
             if guess.basis.strip():
                 estimate["basis"] = guess.basis.strip()[:500]
             base = by_name[guess.name]
@@ -91,7 +100,7 @@ class ModelAgent:
 
 def _plausible(field: str, value: float | None, metric: str) -> float | None:
     """An LLM's number if it can be true (a bounded metric within [0, 1], costs non-negative), else None."""
-    if value is None or value != value:
+    if value is None or math.isnan(value):
         return None
     if field == "predicted_metric":
         if metric in BOUNDED or metric.startswith("f1"):

@@ -1,7 +1,13 @@
-"""Operation agent: writes the selected plan as cells, runs them, diagnoses and repairs failures."""
+"""Operation agent: writes the selected plan as cells, runs them, diagnoses and repairs failures.
+
+The cells come from the task's tested templates (trusted). Code a brain wrote instead (an edit of a
+template cell, a repaired cell source) is checked by :func:`~automl_agent_jupyter.brains.code_safety.check_code`
+first: flagged code does not run unless the user approved flagged code, and the cell / attempt keeps
+what was flagged and why.
+"""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ..brains import Brain
 from ..execution import CellResult
@@ -10,26 +16,73 @@ from ..tasks import for_task
 
 
 class OperationAgent:
-    def __init__(self, brain: Brain, check_code: Callable[[str], list[Any]] | None = None) -> None:
+    def __init__(self, brain: Brain, allowed_hosts: list[str] | None = None, approve_flagged: bool = False) -> None:
         self.brain = brain
-        self.check_code = check_code  # safety check for code that did not come from our templates
+        self.allowed_hosts = set(allowed_hosts or [])
+        self.approve_flagged = approve_flagged  # the user's explicit approval of flagged code
 
-    def write(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> list[CellSpec]:
+    # ------------------------------------------------------------------------------ code review
+    def review(self, source: str, template_source: str | None, run_dir: str) -> list[str]:
+        """Why ``source`` must not run without approval; [] when it is a template's own code or looks safe."""
+        if template_source is not None and source.strip() == template_source.strip():
+            return []
+        from ..brains.code_safety import check_code
+
+        return [f"line {f.line} {f.rule}: {f.reason}" for f in check_code(source, run_dir, self.allowed_hosts)]
+
+    # ------------------------------------------------------------------------------ writing
+    def write(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any],
+              previous: list[CellSpec] | None = None) -> list[CellSpec]:
+        """The plan's cells: rendered templates with the brain's edits (checked before they are used).
+
+        With ``previous`` (a re-render after a repair), the brain is not asked again: earlier edits are
+        kept for the cells whose template did not change.
+        """
         cells = for_task(req.task).cells(plan, req, report, settings)
-        edits = self.brain.decide("write_code", {"plan": plan, "requirements": req,
-                                                 "cells": [c.model_dump() for c in cells]}, CodeEdits)
+        if previous is not None:
+            old = {c.stage: c for c in previous}
+            for c in cells:
+                before = old.get(c.stage)
+                if before and before.params.get("template_source") == c.source:
+                    c.params.update({k: v for k, v in before.params.items() if k not in c.params})
+                    c.source = before.source
+            return cells
+        edits = self.brain.decide("write_code", {
+            "plan": {k: v for k, v in plan.model_dump().items() if k in ("id", "title", "strategy", "preprocessing",
+                                                                          "candidates")},
+            "requirements": req, "run_dir": settings.get("run_dir"),
+            "cells": [{"stage": c.stage, "title": c.title, "source": c.source} for c in cells]}, CodeEdits)
         for c in cells:
-            if c.stage in edits.edits and edits.edits[c.stage].strip():
-                c.params["template_source"] = c.source
-                c.source = edits.edits[c.stage]
+            new = edits.edits.get(c.stage, "")
+            if not new.strip() or new.strip() == c.source.strip():
+                continue
+            flagged = self.review(new, c.source, settings.get("run_dir", ""))
+            if flagged and not self.approve_flagged:
+                c.params.update(flagged=flagged, flagged_source=new)  # shown for review; the template runs
+                continue
+            c.params["template_source"] = c.source
+            c.params["edited_by"] = "llm" if self.brain.from_llm("write_code") else self.brain.name
+            if flagged:
+                c.params["flagged"], c.params["approved"] = flagged, True
+            c.source = new
         return cells
 
-    def diagnose(self, cell: CellSpec, result: CellResult, attempt: int, plan: Plan) -> Repair:
+    # ------------------------------------------------------------------------------ repairing
+    def diagnose(self, cell: CellSpec, result: CellResult, attempt: int, plan: Plan,
+                 pool: list[str] | None = None, stages: list[str] | None = None) -> Repair:
+        """A repair for the failed cell; ``pool`` and ``stages`` bound what a brain may propose."""
+        template = cell.params.get("template_source", cell.source)
         return self.brain.decide("debug", {
             "stage": cell.stage, "error_type": result.error_type or "Error", "error": result.error or "",
             "traceback": result.traceback or "", "attempt": attempt, "cell_source": cell.source,
-            "template_source": cell.params.get("template_source", cell.source),
-            "candidates": [c.name for c in plan.candidates]}, Repair)
+            "template_source": template, "stdout_tail": result.stdout[-1500:],
+            "candidates": [c.name for c in plan.candidates], "pool": pool, "stages": stages}, Repair)
+
+    def check_repair(self, repair: Repair, cell: CellSpec, run_dir: str) -> list[str]:
+        """Findings that keep a repaired source from running (none for the cell's own template)."""
+        if repair.action != "source" or not repair.source:
+            return []
+        return self.review(repair.source, cell.params.get("template_source", cell.source), run_dir)
 
     @staticmethod
     def apply(repair: Repair, plan: Plan) -> Plan:

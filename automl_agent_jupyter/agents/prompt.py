@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..brains import Brain
-from ..schema import Requirements
+from ..schema import DatasetSpec, Requirements
 
 
 class PromptAgent:
@@ -13,15 +13,19 @@ class PromptAgent:
 
     def parse(self, instruction: str, data_path: str | None, peek: dict[str, Any] | None,
               overrides: dict[str, Any] | None = None) -> Requirements:
-        req = self.brain.decide("parse_requirements",
-                                {"instruction": instruction, "data_path": data_path, "peek": peek}, Requirements)
+        from ..tasks import METRIC_DIRECTION
+        from ..verification import COMPLEXITY_UNITS
+
+        req = self.brain.decide("parse_requirements", {
+            "instruction": instruction, "data_path": data_path, "peek": peek, "metric_names": list(METRIC_DIRECTION),
+            "complexity_units": COMPLEXITY_UNITS}, Requirements)
         overrides = overrides or {}
+        if data_path and not req.dataset:
+            req.dataset.append(DatasetSpec(name=(peek or {}).get("name", ""), path=data_path))
         if req.dataset and data_path:
             req.dataset[0].path = data_path
         if overrides.get("target"):
             if not req.dataset:
-                from ..schema import DatasetSpec
-
                 req.dataset.append(DatasetSpec(path=data_path))
             req.dataset[0].target_variables = [overrides["target"]]
         if overrides.get("task"):

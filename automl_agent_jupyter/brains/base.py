@@ -3,11 +3,17 @@
 An agent asks its brain for a decision: a *role* (which prompt / which rule), a *context* (JSON-able
 data: pydantic models, dicts, strings) and the pydantic *response model* the answer must validate
 against. The offline brain answers from rules; an LLM brain answers from a model and falls back to the
-offline brain when the answer is unusable. Usage per role is counted on the brain.
+offline brain when the answer is unusable. Usage per role is counted on the brain, and ``source``
+says who answered each role last ("llm" or "offline"), so that an LLM's view is never shown for a
+rule's answer.
+
+The roles ``data_analysis``, ``rank_models`` and ``verify_plans`` answer for all plans at once (the
+context carries ``plans``), so a full run needs about ten LLM calls whatever the number of plans.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -22,9 +28,9 @@ ROLES = (
     "parse_requirements",    # prompt agent: instruction -> Requirements
     "summarise_knowledge",   # manager: retrieved items -> short insights
     "plan",                  # manager: P diverse plans, decomposed into data / model steps
-    "data_analysis",         # data agent: preprocessing plan from the real profile
-    "rank_models",           # model agent: training-free predictions, top-k
-    "verify_plans",          # manager: opinion beside the numeric execution verification
+    "data_analysis",         # data agent: preprocessing plan from the real profile, all plans at once
+    "rank_models",           # model agent: training-free predictions, top-k, all plans at once
+    "verify_plans",          # manager: opinions beside the numeric execution verification, all plans
     "write_code",            # operation agent: fill / extend the tested templates
     "debug",                 # operation agent: repair a failed cell from its traceback
     "verify_implementation", # manager: opinion beside the numeric implementation verification
@@ -40,6 +46,7 @@ class Brain(ABC):
     def __init__(self) -> None:
         self.usage: dict[str, LLMUsage] = {}
         self.notes: list[str] = []  # human-readable events, e.g. "plan: invalid JSON twice, offline rules used"
+        self.source: dict[str, str] = {}  # role -> who gave its last answer: "llm" | "offline"
 
     @abstractmethod
     def decide(self, role: str, context: dict[str, Any], response_model: type[T]) -> T:
@@ -47,3 +54,32 @@ class Brain(ABC):
 
     def usage_for(self, role: str) -> LLMUsage:
         return self.usage.setdefault(role, LLMUsage())
+
+    def usage_since(self, before: dict[str, LLMUsage]) -> dict[str, LLMUsage]:
+        """Usage per role since the snapshot ``before`` (a brain shared by several runs counts them all)."""
+        out = {}
+        for role, now in self.usage.items():
+            old = before.get(role, LLMUsage())
+            out[role] = LLMUsage(**{k: _rounded(v - getattr(old, k)) for k, v in now.model_dump().items()})
+        return out
+
+    def from_llm(self, role: str) -> bool:
+        """Whether the last answer for ``role`` came from a language model (not from rules)."""
+        return self.source.get(role) == "llm"
+
+    def describe(self) -> dict[str, Any]:
+        """What this brain is, safe to show and to save (never a key)."""
+        return {"brain": self.name}
+
+
+def usage_total(usages: Iterable[LLMUsage]) -> LLMUsage:
+    """The sum of several roles' usage."""
+    total = LLMUsage()
+    for u in usages:
+        for k, v in u.model_dump().items():
+            setattr(total, k, _rounded(getattr(total, k) + v))
+    return total
+
+
+def _rounded(v: Any) -> Any:
+    return round(v, 8) if isinstance(v, float) else v

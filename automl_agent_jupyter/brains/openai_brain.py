@@ -4,14 +4,20 @@ Each role's prompt is package data (``brains/prompts/<role>.md``, Jinja2). The a
 JSON matching the response model's schema (``json_schema`` response format, else ``json_object``, else
 plain text, whichever the server accepts, remembered per model), extracted from the reply, validated,
 and repaired once with the validation error. When the answer is still unusable, or the server stays
-unreachable after retries, the injected offline brain decides instead and a note says why. A bad key
-(401) or an unknown model (404) is a one-line :class:`~automl_agent_jupyter.errors.BrainError`.
+unreachable after retries, the injected offline brain decides instead and a note says why; once the
+server refused connections, the rest of the run goes to the offline brain at once. A bad key (401) or an
+unknown model (404) is a one-line :class:`~automl_agent_jupyter.errors.BrainError`.
 Every message passes through :func:`secrets.redact`, so the API key never appears in notes or errors.
+
+Contexts are sent compactly (:func:`compact`): empty fields dropped, long lists, mappings and strings
+cut with a marker; data frames and other non-JSON objects are never sent, only a placeholder.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import re
 import time
 from importlib import resources
@@ -41,10 +47,15 @@ _PROMPT_HEADER = re.compile(r"^\s*<!--\s*prompt:\s*(?P<name>\S+)\s+(?P<version>\
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
 _FORMAT_WORDS = ("response_format", "response format", "json_schema", "json_object", "structured output")
 _RETRY_STATUS = {408, 409, 425, 429}
+MAX_LIST, MAX_KEYS, MAX_STR = 30, 60, 12_000  # prompt context limits (code cells stay whole below MAX_STR)
 
 
 class _Unavailable(Exception):
     """No usable reply from the server (retries exhausted, or the request rejected)."""
+
+    def __init__(self, message: str, down: bool = False) -> None:
+        super().__init__(message)
+        self.down = down  # the server refused connections: do not try it again in this run
 
 
 # ---------------------------------------------------------------- prompts (package data)
@@ -76,16 +87,49 @@ def render_prompt(name: str, /, **variables: Any) -> str:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Context as plain JSON data: pydantic models dumped, containers walked, the rest as strings."""
+    """Context as plain JSON data: pydantic models dumped, containers walked, numbers and paths kept.
+
+    Anything else (a data frame, an array, a model object) becomes a placeholder naming its type: the
+    data itself is never sent to a language model, only the profiles the agents made of it.
+    """
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        return to_jsonable(value.model_dump(mode="json", exclude_none=True))
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if value is None or isinstance(value, (str, bool)):
         return value
-    return str(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if type(value).__name__ in ("bool_",):
+        return bool(value)
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    return f"<{type(value).__name__} not sent>"
+
+
+def compact(value: Any, max_list: int = MAX_LIST, max_keys: int = MAX_KEYS, max_str: int = MAX_STR) -> Any:
+    """JSON data made small for a prompt: empty fields dropped, floats to 6 significant digits, lists,
+    mappings and strings longer than the limits cut, with a marker saying how much was left out."""
+    if isinstance(value, dict):
+        items = [(k, compact(v, max_list, max_keys, max_str)) for k, v in value.items()]
+        items = [(k, v) for k, v in items if not (v is None or v == "" or v == [] or v == {})]
+        if len(items) > max_keys:
+            items = items[:max_keys] + [("...", f"{len(items) - max_keys} more keys left out")]
+        return dict(items)
+    if isinstance(value, list):
+        out = [compact(v, max_list, max_keys, max_str) for v in value[:max_list]]
+        if len(value) > max_list:
+            out.append(f"... {len(value) - max_list} more items left out")
+        return out
+    if isinstance(value, str) and len(value) > max_str:
+        return value[:max_str] + f"... [{len(value) - max_str} more characters left out]"
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.6g}")
+    return value
 
 
 # ---------------------------------------------------------------- answers
@@ -178,6 +222,7 @@ class OpenAIBrain(Brain):
         self.temperature = temperature
         self.formats: dict[str, str] = {}  # model -> the most structured response format the server took
         self.prompt_versions: dict[str, str] = {}  # role -> "plan v1", for the run record
+        self.down: str | None = None  # why the server is not asked again in this run (connections refused)
 
     def __repr__(self) -> str:
         return f"OpenAIBrain(model={self.model!r}, base_url={self.base_url!r})"
@@ -186,6 +231,7 @@ class OpenAIBrain(Brain):
         """Safe to show and to save: no key."""
         return {
             "brain": self.name,
+            "model": self.model,
             "base_url": self.base_url,
             "role_models": dict(self.role_models),
             "formats": dict(self.formats),
@@ -197,12 +243,14 @@ class OpenAIBrain(Brain):
     def decide(self, role: str, context: dict[str, Any], response_model: type[T]) -> T:
         model = self.role_models.get(role, self.model)
         usage = self.usage_for(role)
+        if self.down:
+            return self._fall_back(role, context, response_model, f"LLM unreachable earlier in this run ({self.down})")
         messages = self.messages(role, context, response_model)
         started = time.perf_counter()
         try:
             text = self._complete(role, model, messages, response_model)
             try:
-                return self._parse(text, response_model)
+                return self._parse(text, response_model, role, context)
             except (ValueError, ValidationError) as exc:
                 error = _why(exc)
             schema_json = json.dumps(response_model.model_json_schema(), ensure_ascii=False)
@@ -217,11 +265,13 @@ class OpenAIBrain(Brain):
             ]
             text = self._complete(role, model, messages, response_model)
             try:
-                return self._parse(text, response_model)
+                return self._parse(text, response_model, role, context)
             except (ValueError, ValidationError) as exc:
                 why = f"invalid answer after one repair ({_why(exc)})"
         except _Unavailable as exc:
             why = str(exc)
+            if exc.down:
+                self.down = _one_line(why, 120)
         finally:
             usage.seconds = round(usage.seconds + time.perf_counter() - started, 4)
         return self._fall_back(role, context, response_model, why)
@@ -230,12 +280,12 @@ class OpenAIBrain(Brain):
         self, role: str, context: dict[str, Any], response_model: type[BaseModel]
     ) -> list[dict[str, str]]:
         """The chat messages for ``role``: the shared system prompt and the role's rendered prompt."""
-        data = to_jsonable(context)
+        data = compact(to_jsonable(context))
         variables = {
             "role": role,
             "context": data,
-            "context_json": json.dumps(data, indent=2, ensure_ascii=False),
-            "schema_json": json.dumps(response_model.model_json_schema(), indent=2, ensure_ascii=False),
+            "context_json": json.dumps(data, ensure_ascii=False),
+            "schema_json": json.dumps(response_model.model_json_schema(), ensure_ascii=False),
         }
         self.prompt_versions[role] = prompt_version(role)
         return [
@@ -295,7 +345,8 @@ class OpenAIBrain(Brain):
                 if status is not None and status < 500 and status not in _RETRY_STATUS:
                     raise _Unavailable(f"request rejected ({what})") from None
                 if attempt >= self.max_retries:
-                    raise _Unavailable(f"LLM unavailable after {attempt + 1} attempts ({what})") from None
+                    refused = status is None and not isinstance(exc, openai.APITimeoutError)
+                    raise _Unavailable(f"LLM unavailable after {attempt + 1} attempts ({what})", refused) from None
                 time.sleep(self._delay(attempt, exc))
                 attempt += 1
                 continue
@@ -364,8 +415,11 @@ class OpenAIBrain(Brain):
             return 0.0
         return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
 
-    def _parse(self, text: str, response_model: type[T]) -> T:
-        return response_model.model_validate(extract_json(text))
+    def _parse(self, text: str, response_model: type[T], role: str, context: dict[str, Any]) -> T:
+        """The validated answer; the context lets a response model check names against the facts."""
+        answer = response_model.model_validate(extract_json(text), context=context)
+        self.source[role] = "llm"
+        return answer
 
     def _fall_back(self, role: str, context: dict[str, Any], response_model: type[T], why: str) -> T:
         why = _one_line(why, 300)
@@ -373,7 +427,9 @@ class OpenAIBrain(Brain):
             raise BrainError(f"{role}: {why}, and no offline brain to fall back on")
         self.usage_for(role).fallbacks += 1
         self.notes.append(f"{role}: {why}, offline rules used")
-        return self.fallback.decide(role, context, response_model)
+        answer = self.fallback.decide(role, context, response_model)
+        self.source[role] = "offline"
+        return answer
 
 
 def _rejects_format(lowered: str) -> bool:

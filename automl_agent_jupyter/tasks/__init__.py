@@ -10,9 +10,14 @@ _REGISTRY: dict[str, TaskModule] = {}
 def for_task(task: str | None) -> TaskModule:
     """The module that handles ``task`` (imported on first use)."""
     if not _REGISTRY:
+        from .graph import GraphTask
+        from .image import ImageTask
         from .tabular import TabularTask
+        from .text import TextTask
+        from .timeseries import TimeSeriesTask
 
-        for module in (TabularTask(),):
+        # peek_data asks the modules with accepts() in this order; tabular takes whatever is left
+        for module in (GraphTask(), ImageTask(), TimeSeriesTask(), TextTask(), TabularTask()):
             for name in module.tasks:
                 _REGISTRY[name] = module
     if task not in _REGISTRY:

@@ -1,9 +1,21 @@
 """The embedded offline brain: rules that play every agent role with no LLM (the default)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ...schema import (CodeEdits, Opinion, Ranking, RequestCheck, Verdict)
+from ...schema import (
+    CodeEdits,
+    DataAnalyses,
+    Opinion,
+    Opinions,
+    Plan,
+    Ranking,
+    Rankings,
+    RequestCheck,
+    Verdict,
+)
+from ...verification import rank_candidates
 from ..base import Brain, T
 from . import debugger, parser, planner
 
@@ -26,23 +38,15 @@ def _verify_request(ctx: dict[str, Any]) -> RequestCheck:
     return RequestCheck(status="ok")
 
 
-def _rank(ctx: dict[str, Any]) -> Ranking:
-    """Best predicted first; candidates that break a complexity limit go last."""
-    cands = ctx["candidates"]
-    higher = ctx["higher_is_better"]
+def _rank(ctx: dict[str, Any]) -> Rankings:
+    """Per plan: best predicted first; candidates that break a complexity limit go last."""
+    plans: list[Plan] = ctx["plans"]
+    return Rankings(rankings=[_rank_one(p.candidates, ctx).model_copy(update={"plan_id": p.id}) for p in plans])
+
+
+def _rank_one(cands: list[Any], ctx: dict[str, Any]) -> Ranking:
     limits = {c["name"]: c["value"] for c in ctx.get("complexity", [])}
-
-    def key(c):
-        breaks = 0
-        if "inference_latency" in limits and (c.predicted_latency_ms or 0) > limits["inference_latency"]:
-            breaks += 1
-        if "model_size" in limits and (c.predicted_size_mb or 0) > limits["model_size"]:
-            breaks += 1
-        m = c.predicted_metric
-        value = float("-inf") if m is None else (m if higher else -m)
-        return (breaks, -value)
-
-    ranked = sorted(cands, key=key)[: ctx["top_k"]]
+    ranked = rank_candidates(cands, ctx["higher_is_better"], limits)[: ctx["top_k"]]
     return Ranking(candidates=[c.model_copy(update={"rank": i + 1}) for i, c in enumerate(ranked)])
 
 
@@ -50,6 +54,23 @@ def _opinion(ctx: dict[str, Any]) -> Opinion:
     v: Verdict = ctx["verdict"]
     return Opinion(text="; ".join(v.reasons) or ("all requirements met" if v.passed else "requirements not met"),
                    passed=v.passed)
+
+
+def _plan_opinions(ctx: dict[str, Any]) -> Opinions:
+    plans: list[Plan] = ctx["plans"]
+    opinions = [_opinion({"verdict": p.verdict}).model_copy(update={"plan_id": p.id}) for p in plans if p.verdict]
+    ranked = sorted((p for p in plans if p.verdict), key=lambda p: (not p.verdict.passed, -p.verdict.score))
+    return Opinions(opinions=opinions, best=ranked[0].id if ranked else None)
+
+
+def _analyses(ctx: dict[str, Any]) -> DataAnalyses:
+    recipes = ctx.get("recipes", {})
+    out = []
+    for p in ctx["plans"]:
+        recipe = p.preprocessing.get("recipe", "")
+        a = planner.analyse_data(ctx["requirements"], ctx["data_report"], p, recipes.get(recipe, recipe))
+        out.append(a.model_copy(update={"plan_id": p.id}))
+    return DataAnalyses(analyses=out)
 
 
 class OfflineBrain(Brain):
@@ -65,10 +86,9 @@ class OfflineBrain(Brain):
             "summarise_knowledge": lambda c: planner.summarise_knowledge(c["items"]),
             "plan": lambda c: planner.make_plans(c["requirements"], c["data_report"], c["pool"], c["n_plans"],
                                                  c["top_k"]),
-            "data_analysis": lambda c: planner.analyse_data(c["requirements"], c["data_report"], c["plan"],
-                                                            c["recipe_text"]),
+            "data_analysis": _analyses,
             "rank_models": _rank,
-            "verify_plans": _opinion,
+            "verify_plans": _plan_opinions,
             "write_code": lambda c: CodeEdits(),
             "debug": lambda c: debugger.diagnose(c["stage"], c["error_type"], c["error"], c["attempt"],
                                                  c["template_source"], c["cell_source"], c["candidates"]),
@@ -79,4 +99,5 @@ class OfflineBrain(Brain):
     def decide(self, role: str, context: dict[str, Any], response_model: type[T]) -> T:
         answer = self._rules[role](context)
         self.usage_for(role)  # zeros offline, but the role is recorded
+        self.source[role] = "offline"
         return response_model.model_validate(answer.model_dump() if hasattr(answer, "model_dump") else answer)

@@ -56,7 +56,9 @@ MODEL_WORDS: list[tuple[str, str, str]] = [  # (catalogue key, regex, family)
     ("resnet", r"resnet", "cnn"),
     ("cnn", r"\bcnn\b|convolutional", "cnn"),
     ("bert", r"\bbert\b|distilbert|roberta|transformer", "transformer"),
-    ("dlinear", r"dlinear|nlinear", "linear_forecast"),
+    ("dlinear", r"dlinear", "linear_forecast"),
+    ("nlinear", r"nlinear", "linear_forecast"),
+    ("sgc", r"\bsgc\b|simplified graph conv", "gnn"),
 ]
 
 TASK_PATTERNS: list[tuple[str, str]] = [
@@ -96,9 +98,10 @@ def find_task(text: str, peek: dict[str, Any] | None) -> str | None:
             if task == "image_classification" and modality == "tabular":
                 continue
             return task
-    if modality in ("image", "graph", "text", "time_series"):
-        return {"image": "image_classification", "graph": "node_classification", "text": "text_classification",
-                "time_series": "time_series_forecasting"}[modality]
+    if modality == "time_series" and not re.search(CLASSIFY, t):  # a dated table can still be a classification
+        return "time_series_forecasting"
+    if modality in ("image", "graph", "text"):
+        return {"image": "image_classification", "graph": "node_classification", "text": "text_classification"}[modality]
     if re.search(CLASSIFY, t):
         return "tabular_classification"
     if re.search(REGRESS, t) or re.search(r"\bpredict\b|\bmodel\b", t):
@@ -203,6 +206,8 @@ def find_complexity(text: str) -> list[ComplexityMetric]:
         seconds = float(m.group(1)) * _TIME_UNITS[m.group(2)]
         ctx_before, ctx_after = t[max(0, m.start() - 70):m.start()], t[m.end():m.end() + 50]
         ctx = ctx_before + " @ " + ctx_after
+        if re.search(r"(?:next|following|past|last|previous|coming|lookback of|horizon of)\s*$", ctx_before):
+            continue  # a forecasting horizon or look-back window ("the next 24 hours"), not a time limit
         if re.search(r"train|fit|build|tun|search|budget|total time|run time|runtime", ctx_before[-60:]) and not \
                 re.search(r"per (?:prediction|instance|sample|row|item|image|request)|inference|predict", ctx_after[:40]):
             out.append(ComplexityMetric(name="training_time", value=seconds, unit="s"))
@@ -271,6 +276,14 @@ def find_task_params(text: str) -> dict[str, Any]:
         m = re.search(key + r"\s*[=:]\s*(\d+)", text, re.I)
         if m:
             params[key.lower()] = int(m.group(1))
+    t = text.lower()
+    steps = r"(\d+)\s*(?:time[\s-]*steps?|steps?|hours?|days?|weeks?|months?|minutes?|points?|observations?)"
+    m = re.search(r"(?:next|following|future|ahead|horizon of)\s+" + steps, t) or re.search(steps + r"\s+ahead", t)
+    if m and "pred_seq_len" not in params:
+        params["pred_seq_len"] = int(m.group(1))
+    m = re.search(r"(?:last|past|previous|lookback of|look-back of|history of)\s+" + steps, t)
+    if m and "input_seq_len" not in params:
+        params["input_seq_len"] = int(m.group(1))
     return params
 
 
@@ -313,6 +326,8 @@ def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None) 
     text = instruction.strip()
     task = find_task(text, peek)
     target = find_target(text, peek)
+    if task == "text_classification" and peek and target in (peek.get("text_columns") or []):
+        target = peek.get("label_column")  # the texts are inputs; the label column is what is predicted
     if task is None and target and peek:
         nunique = (peek.get("nunique") or {}).get(target)
         numeric = target in (peek.get("numeric") or [])

@@ -28,7 +28,46 @@ BLUEPRINTS: dict[str, list[tuple[str, str, str, list[str]]]] = {
         ("Ward clustering on PCA-whitened features", "Hierarchical clustering on decorrelated components, "
          "extended to new rows by nearest centroid.", "pca", ["agglomerative", "kmeans"]),
     ],
+    "image": [
+        ("Convolutional network with augmentation", "A CNN learns spatial features end to end (a pretrained ResNet "
+         "fine-tuned where its weights are on disk, else a compact CNN from scratch), regularised by random shifts, "
+         "rotations and scaling.", "augmented", ["resnet", "cnn"]),
+        ("Hand-crafted HOG features + classical models", "Histograms of oriented gradients plus downsampled pixels "
+         "with an RBF SVM or logistic regression: strong on small images without a GPU.", "hog",
+         ["hog_svm", "hog_logreg"]),
+        ("Multi-layer perceptron on pixels", "A two-hidden-layer network on standardised pixels: fast, no spatial "
+         "prior, light shift augmentation.", "pixels", ["pixel_mlp"]),
+    ],
+    "text": [
+        ("Word n-gram TF-IDF + linear models", "Sparse word unigrams and bigrams with sublinear TF-IDF, linear "
+         "classifiers tuned on the validation split: the strong, fast text baseline.", "word_tfidf",
+         ["text_linear_svm", "text_logreg", "text_nb"]),
+        ("Character n-gram TF-IDF + linear models", "Character 2-5-grams catch misspellings, obfuscation and "
+         "morphology that word features miss.", "char_tfidf", ["text_logreg", "text_linear_svm"]),
+        ("Neural bag of n-gram embeddings", "fastText-style embeddings of words and word bigrams learned on the "
+         "task; an interaction head for sentence pairs.", "tokens", ["text_embedding_bag"]),
+    ],
+    "time_series": [
+        ("Decomposition linear models (DLinear / NLinear)", "Channel-independent linear maps from the input "
+         "window to the horizon, on trend/seasonal parts (DLinear) or relative to the last value (NLinear).",
+         "standard", ["dlinear", "nlinear"]),
+        ("Small neural forecasters with instance normalisation", "A channel-independent MLP and a GRU on "
+         "windows normalised per instance (RevIN): non-linear patterns, robust to level drift.", "revin",
+         ["mlp_forecast", "gru_forecast"]),
+        ("Closed-form direct ridge regression", "One ridge regression per horizon step, fitted exactly on all "
+         "train windows: deterministic and instant.", "standard", ["ridge_forecast"]),
+    ],
+    "graph": [
+        ("Graph convolution (GCN / SGC)", "Spectral-style neighbourhood averaging: two-layer GCN, and SGC's "
+         "pre-propagated linear model.", "row_normalized", ["gcn", "sgc"]),
+        ("Graph attention (GAT)", "Attention weights per edge, eight heads: neighbours count unequally.",
+         "row_normalized", ["gat"]),
+        ("GraphSAGE on raw features", "Separate self and neighbour weights with mean aggregation, on the binary "
+         "features as given: works for nodes unseen in training.", "raw_features", ["graphsage"]),
+    ],
 }
+FAMILY_OF_TASK = {"tabular_clustering": "clustering", "image_classification": "image", "text_classification": "text",
+                  "time_series_forecasting": "time_series", "node_classification": "graph"}
 
 
 def summarise_knowledge(items: list[KnowledgeItem]) -> KnowledgeSummary:
@@ -36,7 +75,7 @@ def summarise_knowledge(items: list[KnowledgeItem]) -> KnowledgeSummary:
 
 
 def make_plans(req: Requirements, report: DataReport, pool: list[str], n_plans: int, top_k: int) -> PlanSet:
-    family = "clustering" if req.task == "tabular_clustering" else "supervised"
+    family = FAMILY_OF_TASK.get(req.task or "", "supervised")
     preferred = [m.name for m in req.model if m.name in pool]
     blueprints = list(BLUEPRINTS[family])
     plans: list[Plan] = []
@@ -62,6 +101,8 @@ def make_plans(req: Requirements, report: DataReport, pool: list[str], n_plans: 
 
 
 def analyse_data(req: Requirements, report: DataReport, plan: Plan, recipe_text: str) -> DataAnalysis:
+    if report.modality != "tabular":
+        return _analyse_modality(report, plan)
     steps = [f"Read {report.rows} rows x {report.columns} columns from {report.path.rsplit('/', 1)[-1]}."]
     steps += report.notes
     for col, why in report.dropped_columns.items():
@@ -81,6 +122,20 @@ def analyse_data(req: Requirements, report: DataReport, plan: Plan, recipe_text:
                f"numeric), {report.missing_cells} missing cells, {report.duplicate_rows} duplicate rows; "
                f"expected processed train set: {report.split['sizes']['train']} rows.")
     return DataAnalysis(summary=summary, steps=steps)
+
+
+def _analyse_modality(report: DataReport, plan: Plan) -> DataAnalysis:
+    """Image, text, time-series and graph data: the profile's own lines, the split, the plan's recipe."""
+    from ...knowledge import catalogue
+
+    recipe = plan.preprocessing.get("recipe", "")
+    steps = list(report.extra.get("profile_lines", [])) + list(report.notes)
+    sizes = report.split.get("sizes", {})
+    steps.append(f"Split: {report.split.get('method')} - {sizes.get('train')} train / {sizes.get('valid')} valid / "
+                 f"{sizes.get('test')} test; the test part is touched only by the final evaluation.")
+    steps.append("Preprocess (fitted on the train split only): "
+                 + catalogue().get("recipes", {}).get(recipe, {}).get("text", recipe) + ".")
+    return DataAnalysis(summary=report.extra.get("summary", ""), steps=steps)
 
 
 def revise(req: Requirements, tried: list[Plan], remaining: list[Plan], failure: dict[str, Any]) -> Revision:

@@ -1,0 +1,358 @@
+"""One ``%%automl`` run in a notebook: the glue between the manager, the notebook and the widgets.
+
+Two modes, chosen once per run and never by waiting for an answer:
+
+``lab``     the JupyterLab extension answered the bridge (``Bridge.connected``) and the cell has a
+            ``cellId``: an accepted plan's cells are inserted below the ``%%automl`` cell as ordinary
+            code cells and run by the frontend; each result comes back through the bridge, a failed cell
+            is repaired in place (``update_and_run``) and, after the last cell, the manager verifies.
+``kernel``  anything else (VS Code, Colab, classic Notebook, nbval, plain IPython): the cells run here
+            in the user's namespace (``NamespaceExecutor``), each stage's code is shown in the widget,
+            and the run folder holds pipeline.py / pipeline.ipynb.
+
+The widgets only render; every decision comes back here through ``RunView.on_decision``.
+"""
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..execution import CellResult, NamespaceExecutor
+from ..manager import Manager, Next
+from ..schema import RunRecord
+from .bridge import Bridge
+from .widgets import RunView
+
+STOPPED = {"CellMissing", "NoKernel", "Canceled", "Aborted", "KeyboardInterrupt"}  # no repair: the user stopped it
+
+
+class CellClock:
+    """Times every executed cell by its ``cellId`` and keeps its exception (IPython run-cell events).
+
+    In ``lab`` mode the frontend reports only a status per cell; the seconds, the exception and the
+    traceback that the operation agent needs for a repair come from here.
+    """
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self._start: dict[str | None, float] = {}
+        self.done: dict[str, tuple[float, BaseException | None]] = {}
+        shell.events.register("pre_run_cell", self.pre)
+        shell.events.register("post_run_cell", self.post)
+
+    def close(self) -> None:
+        for name, cb in (("pre_run_cell", self.pre), ("post_run_cell", self.post)):
+            try:
+                self.shell.events.unregister(name, cb)
+            except ValueError:
+                pass
+
+    def pre(self, info: Any) -> None:
+        self._start[getattr(info, "cell_id", None)] = time.perf_counter()
+
+    def post(self, result: Any) -> None:
+        cell_id = getattr(getattr(result, "info", None), "cell_id", None)
+        t0 = self._start.pop(cell_id, None)
+        if cell_id:
+            exc = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
+            self.done[cell_id] = (time.perf_counter() - t0 if t0 else 0.0, exc)
+            while len(self.done) > 200:
+                self.done.pop(next(iter(self.done)))
+
+    def result(self, msg: dict) -> CellResult:
+        """A ``CellResult`` for a bridge ``cell_result`` message."""
+        seconds, exc = self.done.pop(str(msg.get("cell_id")), (0.0, None))
+        if msg.get("status") == "ok":
+            return CellResult(ok=True, seconds=seconds)
+        if exc is None and getattr(sys, "last_value", None) is not None:  # set by IPython's showtraceback
+            exc = sys.last_value
+        if exc is not None and type(exc).__name__ == msg.get("ename", type(exc).__name__):
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            return CellResult(ok=False, seconds=seconds, error_type=type(exc).__name__, error=str(exc)[:2000],
+                              traceback=tb[-6000:])
+        return CellResult(ok=False, seconds=seconds, error_type=str(msg.get("ename") or "Error"),
+                          error=str(msg.get("evalue") or ""))
+
+
+class _ShowingExecutor(NamespaceExecutor):
+    """Runs cells in the user's namespace and shows each stage's code and output in the view."""
+
+    def __init__(self, namespace: dict, echo: bool, session: Session) -> None:
+        super().__init__(namespace, echo=echo)
+        self.session = session
+
+    def run(self, source: str, name: str) -> CellResult:
+        result = super().run(source, name)
+        impl = self.session.manager.impl
+        title = next((c.title for c in impl.cells if c.stage == name), name) if impl else name
+        output = result.stdout + (f"\n{result.error_type}: {result.error}" if not result.ok else "")
+        self.session.view.show_code(name, title, source, output, result.ok)
+        return result
+
+
+class Session:
+    """One run: plans shown in ``view``, then implemented on Accept (or at once with ``auto``)."""
+
+    def __init__(self, shell: Any, settings: Settings, view: RunView, bridge: Bridge | None = None,
+                 clock: CellClock | None = None, cell_id: str | None = None) -> None:
+        self.shell, self.view, self.bridge, self.clock = shell, view, bridge, clock
+        self.cell_id = self.anchor = cell_id
+        self.mode = "lab" if bridge is not None and bridge.connected and cell_id and clock else "kernel"
+        self.manager = Manager(settings, on_event=self._on_event)
+        self.busy = False
+        self.shown: list[str] = []  # plan ids in the current row of cards
+        self._n_attempts = self._n_notes = 0
+        self._offset = 0  # manager index of the current bridge request's first cell
+        self._next: Next | None = None
+        self._pending: Next | None = None
+        self._stopped = ""
+        self.request: str | None = None
+        view.on_decision(self.decide)
+
+    # ------------------------------------------------------------------ reading state
+    @property
+    def record(self) -> RunRecord:
+        assert self.manager.record is not None
+        return self.manager.record
+
+    @property
+    def folder(self) -> Path:
+        assert self.manager.folder is not None
+        return self.manager.folder.path
+
+    def _metric(self) -> str:
+        try:
+            return self.manager.metric
+        except Exception:  # noqa: BLE001 - before profiling there is no metric yet
+            return "metric"
+
+    def mode_line(self) -> tuple[str, str]:
+        if self.mode == "lab":
+            return ("JupyterLab extension", ("an accepted plan's cells are inserted below this cell as ordinary "
+                                             "code cells and run in this kernel; rerun any of them by hand"))
+        b = self.bridge
+        if b is None:
+            why = "no kernel to talk to a frontend (plain IPython)"
+        elif b.state == "closed":
+            why = "the JupyterLab extension is not installed or not enabled in this frontend"
+        elif b.connected:
+            why = "this frontend sends no cell id"
+        elif self.cell_id:
+            why = ("no JupyterLab extension has answered yet (it answers once the cell that ran %load_ext has "
+                   "finished, so not during Run All)")
+        else:
+            why = "no frontend extension answered (VS Code, Colab, classic Notebook, nbval)"
+        return ("in-kernel", (f"{why}; the generated code runs in this kernel's namespace, each stage's code is "
+                              "shown below, and pipeline.py / pipeline.ipynb are written to the run folder"))
+
+    # ------------------------------------------------------------------ planning
+    def start(self, instruction: str, data: str | None, out: str | None = None, target: str | None = None,
+              task: str | None = None) -> RunRecord:
+        self.view.show_mode(*self.mode_line())
+        rec = self.manager.plan(instruction, data=data, out=out, target=target, task=task)
+        self._sync_notes()
+        if rec.status != "planned":
+            self.view.show_outcome(rec.status, rec.message, rec.questions)
+            return rec
+        self.shown = [p.id for p in rec.plans]
+        self.view.show_plans(rec.plans, self._metric(), note=f"{len(rec.plans)} plans, best predicted first. "
+                             "Accept one to implement it; Reject all to ask for new plans.")
+        self.view.say(f"Run folder: {self.folder}")
+        return rec
+
+    def _on_event(self, stage: str, state: str, details: dict[str, Any]) -> None:
+        if stage == "manager":
+            return
+        if state in ("start", "done"):
+            self.view.show_stage(stage, state, details.get("seconds"))
+        rec = self.manager.record
+        if rec is None:
+            return
+        if stage == "parsing" and state == "done" and rec.requirements is not None:
+            self.view.show_requirements(rec.requirements.model_dump(mode="json"))
+        elif stage == "retrieval" and state == "done" and rec.knowledge:
+            insights = [k["insight"] for k in (rec.requirements.knowledge if rec.requirements else [])
+                        if "insight" in k]
+            self.view.show_knowledge(rec.knowledge, insights)
+        elif stage.startswith("cell:"):
+            self._sync_attempts()
+
+    def _sync_notes(self) -> None:
+        """The brain's and manager's notes (LLM fallbacks, flagged code), once each."""
+        notes = getattr(self.record, "notes", [])
+        for n in notes[self._n_notes:]:
+            self.view.note(f"Note: {n}")
+        self._n_notes = len(notes)
+
+    def _sync_attempts(self) -> None:
+        attempts = self.record.attempts
+        for a in attempts[self._n_attempts:]:
+            self.view.show_attempt(a)
+        self._n_attempts = len(attempts)
+
+    # ------------------------------------------------------------------ decisions
+    def decide(self, action: str, plan_id: str) -> None:
+        (self.accept if action == "accept" else self.reject)(plan_id)
+
+    def reject(self, plan_id: str) -> None:
+        if self.busy:
+            self.view.note(f"Plan {self.record.selected_plan} is running; wait for it to finish.")
+            return
+        self.manager.reject(plan_id)
+        self.view.set_plan_state(plan_id, "rejected")
+        self.view.say(f"Rejected plan {plan_id}")
+        states = {p.id: p.state for p in self.record.plans}
+        if self.shown and all(states.get(pid) == "rejected" for pid in self.shown):
+            self.view.note(f"All plans rejected ({', '.join(self.shown)}); asking the manager for new plans.")
+            fresh = self.manager.replan()
+            self.shown = [p.id for p in fresh]
+            self.view.show_plans(fresh, self._metric(), note=f"New plans {', '.join(self.shown)} (revised after "
+                                 "the user rejected every plan).")
+
+    def accept(self, plan_id: str | None = None) -> None:
+        if self.busy:
+            self.view.note(f"Plan {self.record.selected_plan} is already running.")
+            return
+        plan_id = plan_id or self.record.selected_plan
+        self.busy = True
+        for pid in self.shown:
+            state = next(p.state for p in self.record.plans if p.id == pid)
+            self.view.set_plan_state(pid, "selected" if pid == plan_id else "locked" if state == "proposed" else state)
+        self.view.say(f"Accepted plan {plan_id}")
+        try:
+            if self.mode == "lab":
+                self.manager.begin(plan_id)
+                self._send(0)
+            else:
+                executor = _ShowingExecutor(self.shell.user_ns, echo=self.view.echo, session=self)
+                self.manager.implement(plan_id, executor)
+                self._finish()
+        except BaseException:
+            self.busy = False
+            raise
+
+    # ------------------------------------------------------------------ lab mode: the bridge
+    def _send(self, start: int) -> None:
+        assert self.bridge is not None and self.manager.impl is not None
+        impl, rid = self.manager.impl, self.record.run_id
+        self._offset, self._next, self._pending, self._stopped = start, None, None, ""
+        cells = [{"source": c.source, "metadata": {"automl_agent": {"run_id": rid, "stage": c.stage,
+                                                                    "plan": impl.plan.id}}}
+                 for c in impl.cells[start:]]
+        self.request = self.bridge.run_cells(self.anchor, cells, self._on_result, self._on_complete)
+        where = "below the %%automl cell" if self.anchor == self.cell_id else "below the last generated cell"
+        self.view.note(f"Plan {impl.plan.id}: inserted {len(cells)} code cells {where}; they run now.")
+
+    def _on_result(self, msg: dict) -> str | None:
+        reply = None
+        with self.view.guard("cell result"):
+            reply = self._result(msg)
+        return reply
+
+    def _result(self, msg: dict) -> str | None:
+        assert self.manager.impl is not None
+        i = self._offset + int(msg.get("index", 0))
+        if msg.get("cell_id"):
+            self.anchor = str(msg["cell_id"])  # later inserts go below the last generated cell
+        if msg.get("status") != "ok" and msg.get("ename") in STOPPED:
+            self._stopped = f"stopped at stage {self.manager.impl.cells[i].stage}: {msg.get('ename')} " \
+                            f"{msg.get('evalue') or ''}".strip()
+            return None
+        result = self.clock.result(msg) if self.clock else CellResult(ok=msg.get("status") == "ok", seconds=0.0)
+        nxt = self.manager.step(i, result)
+        self._sync_attempts()
+        if result.ok:
+            self._next = nxt
+            return None
+        if nxt.kind == "run" and nxt.index < i and set(nxt.changed) <= {i}:
+            nxt = self._catch_up(nxt, i)  # rerun the earlier, unchanged stages here, then cell i in place
+        if nxt.kind == "run" and nxt.index == i and set(nxt.changed) <= {i}:
+            return self.manager.impl.cells[i].source  # repaired in place; the frontend reruns it and goes on
+        if nxt.kind == "run":
+            self._pending = nxt  # the repair touches other cells: continue with a fresh insert (on complete)
+        else:
+            self._next = nxt
+        return None
+
+    def _catch_up(self, nxt: Next, i: int) -> Next:
+        """The repair asks to rerun from an earlier stage whose code did not change (e.g. a name an earlier
+        cell defines is gone): run those cells' exact sources in the kernel, so that the failed cell can be
+        rerun in place instead of inserting the cells again."""
+        assert self.manager.impl is not None
+        cells = self.manager.impl.cells
+        self.view.note(f"Rerunning stages {', '.join(c.stage for c in cells[nxt.index:i])} in the kernel (their code "
+                       f"is unchanged), then {cells[i].stage} in place.")
+        executor = NamespaceExecutor(self.shell.user_ns)
+        while nxt.kind == "run" and nxt.index < i and set(nxt.changed) <= {i}:
+            j = nxt.index
+            nxt = self.manager.step(j, executor.run(cells[j].source, cells[j].stage))
+            self._sync_attempts()
+        return nxt
+
+    def _on_complete(self, ok: bool) -> None:
+        with self.view.guard("run complete"):
+            self._complete(ok)
+
+    def _complete(self, ok: bool) -> None:
+        assert self.manager.impl is not None
+        if self._pending is not None:
+            nxt, self._pending = self._pending, None
+            stages = [self.manager.impl.cells[j].stage for j in nxt.changed] or \
+                [self.manager.impl.cells[nxt.index].stage]
+            self.view.note(f"The repair changed or reruns stage(s) {', '.join(stages)}: inserting the cells from "
+                           f"stage {self.manager.impl.cells[nxt.index].stage} on again below; the earlier copies "
+                           "above are superseded.")
+            self._send(nxt.index)
+            return
+        done = ok and self._next is not None and self._next.kind == "done"
+        verdict = self.manager.conclude(self.shell.user_ns.get("RESULTS") if done else None)
+        if self._stopped:
+            self.view.note(f"Plan {self.manager.impl.plan.id} {self._stopped}.")
+        elif not verdict.passed:
+            plan = self.manager.revise()
+            if plan is not None:
+                self.view.show_verification(verdict)
+                self.view.set_plan_state(self.manager.impl.plan.id, "tried")
+                reason = self.record.revisions[-1].get("reason", "") if self.record.revisions else ""
+                self.view.note(f"Revision: {reason} Trying plan {plan.id} ({plan.title}).")
+                self.view.set_plan_state(plan.id, "selected")
+                self.manager.begin(plan.id)
+                self._send(0)
+                return
+        self._finish()
+
+    # ------------------------------------------------------------------ the end of an implementation
+    def _finish(self) -> None:
+        self.busy = False
+        rec = self.record
+        self._sync_attempts()
+        if rec.verification is not None:
+            self.view.show_verification(rec.verification)
+        if rec.artifacts:
+            self.view.show_artifacts(rec.artifacts, str(self.folder))
+        usage = None
+        if rec.brain != "offline":
+            usage = {k: v.model_dump() for k, v in rec.llm_usage.items()}
+            total = getattr(rec, "llm_total", None)
+            if total is not None:
+                usage["total"] = total.model_dump()
+        self.view.show_timings(rec.timings, usage)
+        self._sync_notes()
+        for p in rec.plans:
+            if p.id in self.shown:
+                self.view.update_plan(p, self._metric())
+        self.view.say(f"Status: {rec.status} — {rec.message}")
+
+    def pipeline_code(self) -> str:
+        """The implemented cells as one cell (what ``set_next_input`` offers in ``kernel`` mode)."""
+        assert self.manager.impl is not None
+        head = (f"# AutoML-Agent run {self.record.run_id}, plan {self.manager.impl.plan.id}: the generated pipeline "
+                f"as one cell\n# (the same code is in {self.folder / 'pipeline.py'})\n")
+        return head + "\n\n".join(f"# %% [{c.stage}] {c.title}\n{c.source}" for c in self.manager.impl.cells)
+
+
+__all__ = ["CellClock", "Session"]

@@ -1,0 +1,268 @@
+"""What the image, text, time-series and graph tasks share: candidate availability, split policy,
+the rendered stage cells, and probes that run the plan's own generated code on a subsample.
+
+A probe executes the plan's setup, load_split and preprocess cells and the definitions of its train
+cell (``<task>/train_defs``) in a private namespace, shrinks the train/valid data, and times
+``fit_candidate`` / ``predict_labels`` for a few seconds per candidate. The measured score is then
+extrapolated to the full data and the plan's time budget with the catalogue's learning-curve prior.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import math
+import tempfile
+import time
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import templates
+from ..knowledge import catalogue, model_entry
+from ..schema import Candidate, CellSpec, DataReport, Plan, Requirements
+from .base import TaskModule
+
+STAGES = [("setup", "Setup: seeds, device (CUDA / MPS / CPU), paths"),
+          ("load_split", "Load data and split train/valid/test"),
+          ("preprocess", "Preprocessing"),
+          ("train", "Train the candidates within the time budget"),
+          ("evaluate", "Evaluate on the held-out test split"),
+          ("measure", "Measure latency, model size and parameters"),
+          ("save", "Save model, predict entry point and results"),
+          ("predict", "Predict with the saved model")]
+CLASSIFICATION_METRICS = ("accuracy", "f1", "f1_macro", "f1_weighted", "precision", "recall")
+
+
+def importable(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def probe_budget() -> float:
+    """The training budget a probe extrapolates to: the configured default (AUTOML_AGENT_BUDGET_S).
+
+    The model agent does not pass the run's own budget to ``probe`` yet."""
+    from ..config import Settings
+
+    return float(Settings().budget_s)
+
+
+def recipe_text(recipe: str) -> str:
+    return catalogue().get("recipes", {}).get(recipe, {}).get("text", recipe)
+
+
+def random_split(n: int, user: dict[str, float] | None, seed: int, stratified: bool,
+                 default_test: float = 0.1, default_valid: float = 0.1) -> dict[str, Any]:
+    """The split policy of the random-split tasks (image, text without a given split)."""
+    user = user or {}
+    test = float(user.get("test", default_test))
+    valid = float(user.get("valid", max(0.0, 1 - test - float(user["train"])) if "train" in user else default_valid))
+    valid = valid or default_valid
+    n_test = math.ceil(test * n)
+    n_valid = math.ceil(valid * n)
+    return {"method": ("user-given " if user else "") + ("stratified " if stratified else "") + "random split",
+            "seed": seed, "ratios": {"train": round(1 - test - valid, 4), "valid": round(valid, 4),
+                                     "test": round(test, 4)},
+            "sizes": {"train": n - n_test - n_valid, "valid": n_valid, "test": n_test},
+            "test_size": round(test, 6), "valid_size_of_rest": round(valid / (1 - test), 6)}
+
+
+class ModalityTask(TaskModule):
+    """Shared behaviour of the non-tabular tasks; subclasses supply data reading and templates."""
+
+    template_dir = ""
+    default_metric = "accuracy"
+    allowed_metrics: tuple[str, ...] = CLASSIFICATION_METRICS
+    probe_train = 1000  # train items a probe fits on
+    probe_valid = 500
+    probe_seconds = 2.0  # training time a candidate gets in its probe
+    shared_templates = {"setup": "common/setup", "train": "common/train", "evaluate": "common/evaluate_classification",
+                        "measure": "common/measure"}
+
+    # ---------------------------------------------------------------- data agent
+    @abstractmethod
+    def accepts(self, path: str) -> bool:
+        """Whether ``path`` holds data of this modality (used by ``tasks.peek_data``); never raises."""
+
+    # ---------------------------------------------------------------- metrics
+    def primary_metric(self, req: Requirements, report: DataReport) -> str:
+        multiclass = len(report.class_counts) > 2
+        for m in req.problem.performance_metrics:
+            name = "f1_weighted" if (m.name == "f1" and multiclass) else m.name
+            if name in self.allowed_metrics:
+                return name
+        return self.default_metric
+
+    # ---------------------------------------------------------------- model agent
+    def unavailable(self, key: str, entry: dict[str, Any], report: DataReport) -> str | None:
+        """Why a catalogue model cannot run here (None: it can)."""
+        for need in entry.get("requires", []):
+            if need.startswith("weights:"):
+                why = self.missing_weights(need.split(":", 1)[1])
+                if why:
+                    return why
+            elif not importable(need):
+                return f"{need} is not installed"
+        if entry.get("max_rows") and report.split.get("sizes", {}).get("train", 0) > entry["max_rows"]:
+            return f"more than {entry['max_rows']} training items"
+        return None
+
+    def missing_weights(self, what: str) -> str | None:
+        return f"no local {what} weights"
+
+    def candidate_pool(self, req: Requirements, report: DataReport) -> list[str]:
+        pool = []
+        for key, entry in catalogue()["models"].items():
+            if req.task in entry["tasks"] and self.unavailable(key, entry, report) is None:
+                pool.append(key)
+        return pool
+
+    def pool_notes(self, task: str, report: DataReport) -> list[str]:
+        """One note per catalogue model of ``task`` left out, with the reason (shown in the data report)."""
+        notes = []
+        for key, entry in catalogue()["models"].items():
+            if task in entry["tasks"]:
+                why = self.unavailable(key, entry, report)
+                if why:
+                    notes.append(f"{entry['title']} left out: {why}")
+        return notes
+
+    def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
+              req: Requirements, seed: int) -> list[Candidate]:
+        """Each candidate's own generated code, trained briefly on a subsample of the train split."""
+        if getattr(self, "_probe_for", None) != id(data):  # shared across the plans of one dataset
+            self._probe_cache: dict[tuple, Candidate] = {}
+            self._probe_for = id(data)
+            self._base_ns: dict[str, Any] | None = None
+        out = []
+        for cand in candidates:
+            key = (plan.preprocessing.get("recipe"), cand.name)
+            if key not in self._probe_cache:
+                self._probe_cache[key] = self._probe_candidate(plan, cand, req, report, seed)
+            out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
+        return out
+
+    def _probe_candidate(self, plan: Plan, cand: Candidate, req: Requirements, report: DataReport,
+                         seed: int) -> Candidate:
+        c = cand.model_copy()
+        entry = model_entry(c.name)
+        budget = probe_budget()
+        try:
+            ns = self._probe_namespace(plan.model_copy(update={"candidates": [cand]}), req, report, seed)
+            params = dict(entry.get("defaults", {}))
+            for spec in ns["CANDIDATES"].values():
+                spec["n_trials"] = 1  # a probe fits the catalogue defaults once
+            with contextlib.redirect_stdout(io.StringIO()):
+                t0 = time.perf_counter()
+                fit = ns["fit_candidate"](c.name, params, self.probe_seconds, ns["PROBE_TRAIN"], ns["PROBE_VALID"])
+                fit_s = time.perf_counter() - t0
+                score = float(fit["valid"])  # higher is better: error metrics come back negated
+                lat = ns["single_latency_ms"](fit["model"], ns["PROBE_ITEMS"], 5)
+                size_mb = float(ns["model_size_mb"](fit["model"]))
+        except Exception as exc:  # noqa: BLE001 - a candidate that fails its probe is ranked last, with the reason
+            c.basis = f"probe failed: {type(exc).__name__}: {str(exc)[:120]}"
+            c.predicted_metric = None
+            return c
+        n_train = int(report.split["sizes"]["train"])
+        n_probe = int(ns["PROBE_N"])
+        data_ratio = max(1.0, n_train / max(1, n_probe))
+        passes = fit.get("samples_seen")  # neural: how many item passes the probe trained for
+        share = budget / max(1, len(plan.candidates or [c]))
+        if passes:  # the gain needs both more data and the compute to see it: item passes within the budget
+            affordable = share / max(fit_s / passes, 1e-9)
+            ratio = max(1.0, min(data_ratio, affordable / passes))
+            train_s = share
+        else:
+            ratio = data_ratio
+            train_s = fit_s * data_ratio ** 1.1
+        gain = entry.get("learning_curve", 0.1) * math.log10(ratio)
+        metric = self.primary_metric(req, report)
+        from .scoring import higher_is_better
+
+        higher = higher_is_better(metric)
+        score = score if higher else -score
+        c.predicted_metric = round(float(score + (1 - score) * gain if higher else score * (1 - 0.5 * gain)), 4)
+        c.predicted_train_s = round(float(train_s), 3)
+        c.predicted_latency_ms = round(float(lat), 3)
+        c.predicted_size_mb = round(size_mb * (data_ratio if entry["family"] in ("kernel",) else 1.0), 3)
+        what = f"{fit.get('epochs', 1)} epoch(s) in {fit_s:.1f} s" if passes else f"{fit_s:.1f} s"
+        c.basis = (f"probe: the plan's own code, default parameters, trained on {n_probe} train items ({what}), "
+                   f"scored on {ns['PROBE_VALID_N']} validation items ({metric} {score:.4f}); learning-curve prior "
+                   f"{entry.get('learning_curve', 0.1)} per 10x extrapolates to {n_train} items"
+                   + (f" and a {budget:.0f} s training budget" if passes else ""))
+        return c
+
+    def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, seed: int) -> dict[str, Any]:
+        """Run setup + load_split once per dataset, then this plan's preprocess and train definitions."""
+        tmp = Path(tempfile.gettempdir()) / "automl-agent-probe"
+        ctx = self.context(plan, req, report, {"run_id": "probe", "run_dir": str(tmp), "seed": seed,
+                                               "budget_s": self.probe_seconds})
+        with contextlib.redirect_stdout(io.StringIO()):
+            if self._base_ns is None:  # setup and load_split once per dataset, shared by every plan's probes
+                base: dict[str, Any] = {"__name__": "__automl_probe__"}
+                for stage in ("setup", "load_split"):
+                    src = templates.render(self.template(stage), **{**ctx, "uses_torch": importable("torch")})
+                    exec(compile(src, f"<probe {stage}>", "exec"), base)  # noqa: S102 - our own template
+                self.shrink(base, seed)
+                self._base_ns = base
+            ns = dict(self._base_ns)
+            for name in ("preprocess", "train_defs"):
+                src = templates.render(f"{self.template_dir}/{name}", **ctx)
+                exec(compile(src, f"<probe {plan.id} {name}>", "exec"), ns)  # noqa: S102
+            self.probe_inputs(ns)
+        return ns
+
+    @abstractmethod
+    def shrink(self, ns: dict[str, Any], seed: int) -> None:
+        """Reduce the loaded train/valid data in a probe namespace to a subsample (sets PROBE_N, PROBE_VALID_N)."""
+
+    @abstractmethod
+    def probe_inputs(self, ns: dict[str, Any]) -> None:
+        """Set PROBE_TRAIN and PROBE_VALID (what ``fit_candidate`` takes, after preprocessing) and PROBE_ITEMS
+        (raw validation items, as a user passes them to predict)."""
+
+    # ---------------------------------------------------------------- operation agent
+    def base_context(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> dict[str, Any]:
+        names = [c.name for c in plan.candidates] or list(plan.model_families)
+        budget = float(settings.get("budget_s", 30))
+        specs = {}
+        for c in plan.candidates or [Candidate(name=n) for n in names]:
+            entry = model_entry(c.name)
+            specs[c.name] = {"defaults": dict(entry.get("defaults", {})), "space": dict(entry.get("search_space", {})),
+                             "n_trials": int(c.params.get("n_trials", 10)),
+                             "time_s": round(budget / max(1, len(names)), 2)}
+        uses_torch = any("torch" in model_entry(n).get("requires", []) for n in names)
+        recipe = plan.preprocessing.get("recipe", "")
+        split = report.split
+        return {"run_id": settings.get("run_id", ""), "plan_id": plan.id, "plan_title": plan.title,
+                "seed": settings.get("seed", 0), "run_dir": settings.get("run_dir", ""), "data_path": report.path,
+                "task": req.task, "metric": self.primary_metric(req, report), "budget_s": budget,
+                "candidates": names, "candidate_specs": specs, "uses_torch": uses_torch,
+                "recipe": recipe, "recipe_text": recipe_text(recipe), "storage": settings.get("storage"),
+                "split_text": f"{split['method']}, ratios {split['ratios']}, seed {split['seed']}",
+                "split_method": split["method"], "extra": report.extra, "target": report.target,
+                "template_dir": self.template_dir}
+
+    def context(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> dict[str, Any]:
+        return self.base_context(plan, req, report, settings)
+
+    def template(self, stage: str) -> str:
+        """templates/<task>/<stage>.py.j2 where the task has its own, else templates/common/<stage>."""
+        own = f"{self.template_dir}/{stage}"
+        if f"{own}.py.j2" in templates.environment().list_templates():
+            return own
+        return self.shared_templates[stage]
+
+    def cells(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> list[CellSpec]:
+        ctx = self.context(plan, req, report, settings)
+        return [CellSpec(stage=stage, title=title, source=templates.render(self.template(stage), **ctx),
+                         params={"template": self.template(stage), "recipe": ctx["recipe"]})
+                for stage, title in STAGES]
+
+
+def class_report(labels: list[Any]) -> tuple[dict[str, int], float | None]:
+    values, counts = np.unique(np.asarray([str(v) for v in labels]), return_counts=True)
+    cc = {str(v): int(n) for v, n in sorted(zip(values, counts), key=lambda t: -t[1])}
+    return cc, (round(float(counts.max() / counts.min()), 3) if len(counts) > 1 else None)
