@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--plans", type=int, default=None, help="number of competing plans (default 3)")
     r.add_argument("--budget", type=float, default=None, help="tuning budget in seconds per plan (default 30)")
     r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--sources", default=None, help="knowledge sources for retrieval: local (default), or a list "
+                   "such as local,arxiv,huggingface,kaggle (online ones need network and say so when unreachable)")
     r.add_argument("--plan-only", action="store_true", help="stop after planning (no training)")
     r.add_argument("--quiet", action="store_true")
     ls = sub.add_parser("runs", help="list past runs")
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
 
     opts = {k: v for k, v in {"n_plans": args.plans, "budget_s": args.budget, "seed": args.seed,
+                              "knowledge_sources": args.sources,
                               "llm_timeout": args.llm_timeout,
                               "role_models": ",".join(args.role_model) if args.role_model else None,
                               "approve_flagged_code": args.approve_flagged_code or None}.items() if v is not None}

@@ -71,6 +71,8 @@ class Settings:
     runs_dir: str = field(default_factory=lambda: _env("runs_dir", "runs"))
     llm: str | None = field(default_factory=lambda: _env("llm", None))
     probe: bool = field(default_factory=lambda: _env("probe", True))
+    # where retrieval looks: "local" (the shipped knowledge base) plus any of huggingface, kaggle, arxiv
+    knowledge_sources: str = field(default_factory=lambda: _env("knowledge_sources", "local"))
     # ---- the LLM brain (used only when llm names a model)
     base_url: str | None = field(repr=False, default_factory=lambda: _env("base_url", None)
                                  or os.environ.get("OPENAI_BASE_URL"))

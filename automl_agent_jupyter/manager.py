@@ -33,7 +33,7 @@ from .brains.base import usage_total
 from .config import Settings
 from .errors import AutoMLError
 from .execution import CellResult, NamespaceExecutor
-from .knowledge.retrieval import KnowledgeSource, retrieve
+from .knowledge.retrieval import KnowledgeSource, retrieve, sources_from
 from .record import RunFolder, new_run_id, now
 from .schema import (
     CellSpec,
@@ -176,7 +176,7 @@ class Manager:
         if questions:
             return self._stop("needs_clarification", "Some essentials are missing: " + " ".join(questions), questions)
         with self._stage("retrieval"):
-            items, notes = retrieve(req, self.sources)
+            items, notes = retrieve(req, self.sources or sources_from(self.settings.knowledge_sources))
             rec.knowledge = items
             summary = self.brain.decide("summarise_knowledge", {"items": items, "requirements": req}, KnowledgeSummary)
             req.knowledge = [{"insight": i} for i in summary.insights] + [{"note": n} for n in notes]
@@ -238,14 +238,9 @@ class Manager:
         return plans
 
     def _model_steps(self, p: Plan) -> list[Any]:
-        names = ", ".join(c.name for c in p.candidates)
-        trials = ", ".join(f"{c.name} {c.params.get('n_trials')}" for c in p.candidates)
-        return [_step("model", f"Rank candidates without full training; top-{len(p.candidates)}: {names}."),
-                _step("model", f"Tune each with Optuna TPE on the validation split (trials: {trials}; "
-                               f"budget {self.settings.budget_s:.0f} s), seed {self.settings.seed}."),
-                _step("model", "Refit the best on train+valid; evaluate once on the untouched test split."),
-                _step("model", "Measure single-row latency, test-set inference time and model size; save "
-                               "model.joblib with predict.py and serve.py.")]
+        assert self.req is not None
+        texts = for_task(self.req.task).model_steps(p, self.settings.budget_s, self.settings.seed)
+        return [_step("model", t) for t in texts]
 
     def _verify_and_rank(self, plans: list[Plan]) -> list[Plan]:
         """Execution verification: numeric verdicts decide the order; the brain's opinions stand beside."""
@@ -400,6 +395,8 @@ class Manager:
                                     "pass": c.passed} for c in verdict.checks if c.kind == "complexity"]
                 rec.artifacts.update(results.get("artifacts", {}))
                 rec.device = results.get("device", "cpu")
+                if results.get("split", {}).get("sizes"):  # what the code really did, not what was planned
+                    rec.split = {**rec.split, **results["split"]}
                 rec.environment["model"] = str(results.get("model", ""))
             opinion = self.brain.decide("verify_implementation", {
                 "verdict": verdict, "requirements": self.req, "plan": {"id": self.impl.plan.id,

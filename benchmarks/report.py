@@ -84,7 +84,8 @@ def markdown(results: dict[str, Any]) -> str:
               f"{mach.get('load_avg_start')}, at end {mach.get('load_avg_end', '–')} (a shared machine: wall times "
               "are indicative).",
               "- **Code measured**: " + _code(cfg.get("code") or {}),
-              f"- Total wall time of this benchmark: {_s(results.get('wall_s_total'))} s.", ""]
+              f"- Total wall time of this benchmark: {_s(results.get('wall_s_total'))} s"
+              + (" (all the commands above)." if len(results.get("commands") or []) > 1 else "."), ""]
     if results.get("chart"):
         lines += [f"![NPS and wall time per dataset]({results['chart']})", ""]
     # ---------------------------------------------------------------- summary
@@ -173,9 +174,10 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append("")
     # ---------------------------------------------------------------- timings
     lines += ["## Where our time went", "",
-              "Seconds per stage, from each run's record (agent stages = request verification to execution "
-              "verification, including the model agent's probe fits; implementation = generated cells with "
-              "tuning, all revisions included).", "",
+              "Seconds per stage, from each run's record: agent stages = request verification to execution "
+              "verification, including the model agent's probe fits; train cell = the train cells of every plan "
+              "tried, summed; implementation = the last plan tried (the record keeps only that one); total = the "
+              "whole run, revisions included.", "",
               "| dataset | setting | status | model | agent stages | model search | train cell | implementation | "
               "total | revisions | LLM calls / tokens |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["rows"]:
@@ -206,7 +208,9 @@ def markdown(results: dict[str, Any]) -> str:
                 notes.append(f"{NAMES[s]} on {d}: refit with `--resume` because its first fit's split was "
                              f"{o.get('split_source')}, not our pipeline's own cells; the first fit scored "
                              f"{_f(o.get('value'), 4)} (the same rows: the fingerprints match), this one "
-                             f"{_f(b.get('value'), 4)}: a time-limited fit varies with machine load.")
+                             f"{_f(b.get('value'), 4)}"
+                             + (": a time-limited fit varies with machine load." if o.get("value") != b.get("value")
+                                else "."))
             if "error" in b:
                 notes.append(f"{NAMES[s]} on {d}: {b['error']}")
             elif sp:

@@ -67,3 +67,18 @@ def test_task_and_target_from_real_headers(path, instruction, task, target):
 def test_non_ml_detection():
     assert not P.is_ml_request("hello, how are you today?")
     assert P.is_ml_request("classify these rows")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("under 5 ms per prediction on the test split", {"inference_latency": 5}),
+    ("Training must finish within 60 seconds. Each prediction must take under 10 ms.",
+     {"training_time": 60, "inference_latency": 10}),
+    ("predict the next 24 hours", {}),
+])
+def test_complexity_stays_in_its_sentence(text, expected):
+    assert {c.name: c.value for c in P.find_complexity(text)} == expected
+
+
+def test_threshold_after_a_long_clause():
+    found = P.find_metrics("the Rand index against the smoking column must be at least 0.55")
+    assert found[0].name == "rand_index" and found[0].value == 0.55

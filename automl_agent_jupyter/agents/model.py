@@ -35,7 +35,8 @@ class ModelAgent:
         for plan in plans:
             candidates = [Candidate(name=k, family=model_entry(k)["family"]) for k in plan.model_families]
             if settings.get("probe", True):
-                candidates = task.probe(plan, candidates, data, report, req, settings["seed"])
+                candidates = task.probe(plan, candidates, data, report, req, settings["seed"],
+                                        budget_s=settings.get("budget_s"))
             probed.append(plan.model_copy(update={"candidates": candidates}))
         complexity = [c.model_dump() for c in req.problem.complexity_metrics]
         answer = self.brain.decide("rank_models", {

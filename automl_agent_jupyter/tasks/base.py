@@ -50,8 +50,18 @@ class TaskModule(ABC):
 
     @abstractmethod
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
-              req: Requirements, seed: int) -> list[Candidate]:
-        """Cheap training-free-style evidence: default models on a small train subsample, labelled as such."""
+              req: Requirements, seed: int, budget_s: float | None = None) -> list[Candidate]:
+        """Cheap training-free-style evidence: default models on a small train subsample, labelled as such.
+        ``budget_s`` is the run's training budget the evidence is extrapolated to."""
+
+    def model_steps(self, plan: Plan, budget_s: float, seed: int) -> list[str]:
+        """The model agent's steps of a plan, as the plan card shows them."""
+        names = ", ".join(c.name for c in plan.candidates)
+        return [f"Rank candidates without full training; top-{len(plan.candidates)}: {names}.",
+                f"Train each candidate within the {budget_s:.0f} s budget (seed {seed}); keep the best on the "
+                "validation split.",
+                "Evaluate once on the untouched test split; measure latency per prediction and model size.",
+                "Save the model with a predict entry point."]
 
     # ---------------------------------------------------------------- operation agent
     @abstractmethod

@@ -41,9 +41,7 @@ def importable(module: str) -> bool:
 
 
 def probe_budget() -> float:
-    """The training budget a probe extrapolates to: the configured default (AUTOML_AGENT_BUDGET_S).
-
-    The model agent does not pass the run's own budget to ``probe`` yet."""
+    """The configured default budget (AUTOML_AGENT_BUDGET_S), for probes called without the run's budget."""
     from ..config import Settings
 
     return float(Settings().budget_s)
@@ -130,15 +128,16 @@ class ModalityTask(TaskModule):
         return notes
 
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
-              req: Requirements, seed: int) -> list[Candidate]:
+              req: Requirements, seed: int, budget_s: float | None = None) -> list[Candidate]:
         """Each candidate's own generated code, trained briefly on a subsample of the train split."""
+        self._budget_s = budget_s if budget_s is not None else probe_budget()
         if getattr(self, "_probe_for", None) != id(data):  # shared across the plans of one dataset
             self._probe_cache: dict[tuple, Candidate] = {}
             self._probe_for = id(data)
             self._base_ns: dict[str, Any] | None = None
         out = []
         for cand in candidates:
-            key = (plan.preprocessing.get("recipe"), cand.name)
+            key = (plan.preprocessing.get("recipe"), cand.name, self._budget_s)
             if key not in self._probe_cache:
                 self._probe_cache[key] = self._probe_candidate(plan, cand, req, report, seed)
             out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
@@ -148,7 +147,7 @@ class ModalityTask(TaskModule):
                          seed: int) -> Candidate:
         c = cand.model_copy()
         entry = model_entry(c.name)
-        budget = probe_budget()
+        budget = self._budget_s
         try:
             ns = self._probe_namespace(plan.model_copy(update={"candidates": [cand]}), req, report, seed)
             params = dict(entry.get("defaults", {}))

@@ -198,7 +198,7 @@ class TabularTask(TaskModule):
         return pool
 
     def probe(self, plan: Plan, candidates: list[Candidate], data: pd.DataFrame, report: DataReport,
-              req: Requirements, seed: int) -> list[Candidate]:
+              req: Requirements, seed: int, budget_s: float | None = None) -> list[Candidate]:
         """Default-parameter fits on a small subsample of the train split, labelled as a probe."""
         ns = self._probe_namespace(plan.model_copy(update={"candidates": candidates}), req, report, data, seed)
         n_train = report.split["sizes"]["train"]
@@ -303,6 +303,21 @@ class TabularTask(TaskModule):
                    "    return Pipeline([('prep', make_preprocessor()), ('model', make_model(name, params))])\n")
         exec(compile(source, f"<probe {plan.id}>", "exec"), ns)  # noqa: S102 - our own rendered template
         return ns
+
+    def model_steps(self, plan: Plan, budget_s: float, seed: int) -> list[str]:
+        names = ", ".join(c.name for c in plan.candidates)
+        trials = ", ".join(f"{c.name} {c.params.get('n_trials')}" for c in plan.candidates)
+        clustering = any("tabular_clustering" in model_entry(c.name)["tasks"] for c in plan.candidates)
+        fit = "Fit each on the train rows; pick by the validation split (labels score, never fit)" if clustering \
+            else f"Tune each with Optuna TPE on the validation split (trials: {trials}; budget {budget_s:.0f} s)"
+        return [f"Rank candidates without full training; top-{len(plan.candidates)}: {names}.",
+                f"{fit}, seed {seed}.",
+                "Score the chosen clustering once on the untouched test split (Rand index and adjusted Rand index)."
+                if clustering else
+                "Greedy ensemble of the tuned candidates when it beats the best one on validation (and stays "
+                "within any latency limit); refit on train+valid; evaluate once on the untouched test split.",
+                "Measure single-row latency, test-set inference time and model size; save model.joblib with "
+                "predict.py and serve.py."]
 
     # ---------------------------------------------------------------- operation agent
     def context(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> dict[str, Any]:

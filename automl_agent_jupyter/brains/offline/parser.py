@@ -154,8 +154,8 @@ def find_target(text: str, peek: dict[str, Any] | None) -> str | None:
 def _window_number(t: str, start: int, end: int, hi: bool) -> float | None:
     """The threshold nearest a metric mention: 'at least 0.95 F1' or 'F1 of at least 0.95'."""
     cmp_ = _CMP_HI if hi else _CMP_LO
-    after = t[end:end + 45]
-    m = re.match(r"[\s\w]{0,20}?" + cmp_ + r"\s*(?:an?\s+|the\s+)?(?:score\s+of\s+)?" + _NUM, after)
+    after = t[end:end + 80]
+    m = re.match(r"[^\d.;,]{0,45}?" + cmp_ + r"\s*(?:an?\s+|the\s+)?(?:score\s+of\s+)?" + _NUM, after)
     if m:
         return _pct(m)
     before = t[max(0, start - 45):start]
@@ -199,22 +199,34 @@ _TIME_UNITS = {"ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001, "msec":
 _TIME = r"(\d+(?:\.\d+)?)\s*(ms|msec|milliseconds?|µs|us|microseconds?|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?)\b"
 
 
+_SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
+_PER_ITEM = r"per (?:single )?(?:prediction|instance|sample|row|item|image|request|record|query|example)|\beach\b|latency"
+_TEST_SET = r"(?:on|for|over) (?:the (?:whole |entire |full )?)?test(?:ing)? (?:set|split|data)|whole test|entire test|all test"
+
+
+def _sentence(t: str, start: int, end: int) -> tuple[str, str]:
+    """The words before and after a match, within its own sentence."""
+    cuts = [m.end() for m in _SENTENCE_END.finditer(t, 0, start)]
+    after = _SENTENCE_END.search(t, end)
+    return t[(cuts[-1] if cuts else 0):start], t[end:(after.start() if after else len(t))]
+
+
 def find_complexity(text: str) -> list[ComplexityMetric]:
     t = text.lower()
     out: list[ComplexityMetric] = []
     for m in re.finditer(_TIME, t):
         seconds = float(m.group(1)) * _TIME_UNITS[m.group(2)]
-        ctx_before, ctx_after = t[max(0, m.start() - 70):m.start()], t[m.end():m.end() + 50]
-        ctx = ctx_before + " @ " + ctx_after
-        if re.search(r"(?:next|following|past|last|previous|coming|lookback of|horizon of)\s*$", ctx_before):
+        before, after = _sentence(t, m.start(), m.end())
+        near = before[-50:] + " @ " + after[:50]
+        if re.search(r"(?:next|following|past|last|previous|coming|lookback of|horizon of)\s*$", before):
             continue  # a forecasting horizon or look-back window ("the next 24 hours"), not a time limit
-        if re.search(r"train|fit|build|tun|search|budget|total time|run time|runtime", ctx_before[-60:]) and not \
-                re.search(r"per (?:prediction|instance|sample|row|item|image|request)|inference|predict", ctx_after[:40]):
-            out.append(ComplexityMetric(name="training_time", value=seconds, unit="s"))
-        elif re.search(r"(?:on|for) (?:the (?:whole |entire )?)?test(?:ing)? (?:set|split|data)|whole test|entire test|all test", ctx):
+        if re.search(_PER_ITEM, near):
+            out.append(ComplexityMetric(name="inference_latency", value=seconds * 1000.0, unit="ms"))
+        elif re.search(_TEST_SET, near):
             out.append(ComplexityMetric(name="inference_time_total", value=seconds, unit="s"))
-        elif re.search(r"per (?:prediction|instance|sample|row|item|image|request|record|query|example)|each|latency|"
-                       r"inference|predict|respond|response", ctx):
+        elif re.search(r"train|fit|build|tun|search|budget|total time|run time|runtime|finish", before):
+            out.append(ComplexityMetric(name="training_time", value=seconds, unit="s"))
+        elif re.search(r"inference|predict|respond|response", near):
             out.append(ComplexityMetric(name="inference_latency", value=seconds * 1000.0, unit="ms"))
     m = re.search(r"(\d+(?:\.\d+)?)\s*(k|thousand|m|million|b|billion)?\s*(?:trainable\s+)?parameters", t)
     if m:
