@@ -223,11 +223,13 @@ class RunView(W.VBox):
     @contextmanager
     def guard(self, what: str) -> Iterator[None]:
         """Run a callback's body inside the log Output; an exception is shown there, not re-raised."""
-        try:
-            with self.output:
+        # The except is inside the Output context: ipywidgets' Output swallows exceptions whenever an IPython
+        # shell exists, so catching outside it would depend on the environment.
+        with self.output:
+            try:
                 yield
-        except Exception as exc:  # noqa: BLE001 - a callback error must be visible in the notebook
-            self.error(f"{what} failed: {type(exc).__name__}: {exc}", traceback.format_exc())
+            except Exception as exc:  # noqa: BLE001 - a callback error must be visible in the notebook
+                self.error(f"{what} failed: {type(exc).__name__}: {exc}", traceback.format_exc())
 
     def error(self, line: str, details: str = "") -> None:
         self.output.append_stderr(line + "\n" + (details if details.endswith("\n") or not details else details + "\n"))
