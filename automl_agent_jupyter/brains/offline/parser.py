@@ -55,7 +55,7 @@ MODEL_WORDS: list[tuple[str, str, str]] = [  # (catalogue key, regex, family)
     ("graphsage", r"graph\s*sage", "gnn"),
     ("resnet", r"resnet", "cnn"),
     ("cnn", r"\bcnn\b|convolutional", "cnn"),
-    ("bert", r"\bbert\b|distilbert|roberta|transformer", "transformer"),
+    ("transformer_finetune", r"\bbert\b|distilbert|roberta|transformer", "transformer"),
     ("dlinear", r"dlinear", "linear_forecast"),
     ("nlinear", r"nlinear", "linear_forecast"),
     ("sgc", r"\bsgc\b|simplified graph conv", "gnn"),

@@ -42,6 +42,9 @@ BLUEPRINTS: dict[str, list[tuple[str, str, str, list[str]]]] = {
         ("Word n-gram TF-IDF + linear models", "Sparse word unigrams and bigrams with sublinear TF-IDF, linear "
          "classifiers tuned on the validation split: the strong, fast text baseline.", "word_tfidf",
          ["text_linear_svm", "text_logreg", "text_nb"]),
+        ("Fine-tuned pretrained transformer", "A pretrained transformer checkpoint found on this machine, "
+         "fine-tuned end to end on its own subword tokens (sentence pairs encoded jointly) within the time budget; "
+         "offered only when transformers and a local checkpoint are present.", "subword", ["transformer_finetune"]),
         ("Character n-gram TF-IDF + linear models", "Character 2-5-grams catch misspellings, obfuscation and "
          "morphology that word features miss.", "char_tfidf", ["text_logreg", "text_linear_svm"]),
         ("Neural bag of n-gram embeddings", "fastText-style embeddings of words and word bigrams learned on the "
