@@ -131,9 +131,11 @@ class ModalityTask(TaskModule):
               req: Requirements, seed: int, budget_s: float | None = None) -> list[Candidate]:
         """Each candidate's own generated code, trained briefly on a subsample of the train split."""
         self._budget_s = budget_s if budget_s is not None else probe_budget()
-        if getattr(self, "_probe_for", None) != id(data):  # shared across the plans of one dataset
+        # shared across the plans of one dataset; holding the object (not its id) so a later run's data
+        # can never be mistaken for it
+        if getattr(self, "_probe_data", None) is not data:
             self._probe_cache: dict[tuple, Candidate] = {}
-            self._probe_for = id(data)
+            self._probe_data = data
             self._base_ns: dict[str, Any] | None = None
         out = []
         for cand in candidates:

@@ -202,8 +202,11 @@ class TabularTask(TaskModule):
         """Default-parameter fits on a small subsample of the train split, labelled as a probe."""
         ns = self._probe_namespace(plan.model_copy(update={"candidates": candidates}), req, report, data, seed)
         n_train = report.split["sizes"]["train"]
-        if getattr(self, "_probe_for", None) != id(data):  # probes are shared across plans of one dataset
-            self._probe_cache, self._probe_for = {}, id(data)
+        # probes are shared across the plans of one dataset; holding the object (not its id) so a later
+        # run's data can never be mistaken for it
+        if getattr(self, "_probe_data", None) is not data:
+            self._probe_cache: dict[tuple, Candidate] = {}
+            self._probe_data = data
         out = []
         for cand in candidates:
             key = (plan.preprocessing.get("recipe"), plan.preprocessing.get("target_transform"), cand.name)
@@ -211,8 +214,6 @@ class TabularTask(TaskModule):
                 self._probe_cache[key] = self._probe_one(cand, ns, n_train, report)
             out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
         return out
-
-    _probe_cache: dict[tuple, Candidate] = {}
 
     def _probe_one(self, cand: Candidate, ns: dict[str, Any], n_train: int, report: DataReport) -> Candidate:
         c = cand.model_copy()
