@@ -47,6 +47,7 @@ from .schema import (
     Requirements,
     Revision,
     RunRecord,
+    Step,
     Verdict,
 )
 from .tasks import for_task
@@ -499,7 +500,5 @@ class Manager:
             plan = nxt_plan.id
 
 
-def _step(agent: str, text: str):
-    from .schema import Step
-
+def _step(agent: str, text: str) -> Step:
     return Step(agent=agent, text=text)  # type: ignore[arg-type]

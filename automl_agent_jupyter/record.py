@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 from pathlib import Path
 
@@ -72,7 +71,3 @@ def list_runs(runs_dir: str | Path) -> list[RunRecord]:
         except (OSError, ValueError):
             continue
     return sorted(out, key=lambda r: r.created, reverse=True)
-
-
-def dumps(obj) -> str:
-    return json.dumps(obj, indent=1, default=str)

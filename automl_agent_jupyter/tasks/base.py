@@ -7,6 +7,7 @@ asks ``tasks.for_task(name)``.
 """
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -18,6 +19,11 @@ METRIC_DIRECTION = {
     "roc_auc": True, "rand_index": True, "adjusted_rand_index": True, "silhouette": True, "r2": True,
     "rmsle": False, "rmse": False, "mae": False, "mse": False,
 }
+
+
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported here (without importing it)."""
+    return importlib.util.find_spec(module) is not None
 
 
 class TaskModule(ABC):

@@ -9,7 +9,6 @@ extrapolated to the full data and the plan's time budget with the catalogue's le
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import math
 import tempfile
@@ -23,7 +22,7 @@ import numpy as np
 from .. import templates
 from ..knowledge import catalogue, model_entry
 from ..schema import Candidate, CellSpec, DataReport, Plan, Requirements
-from .base import TaskModule
+from .base import TaskModule, importable
 
 STAGES = [("setup", "Setup: seeds, device (CUDA / MPS / CPU), paths"),
           ("load_split", "Load data and split train/valid/test"),
@@ -35,9 +34,6 @@ STAGES = [("setup", "Setup: seeds, device (CUDA / MPS / CPU), paths"),
           ("predict", "Predict with the saved model")]
 CLASSIFICATION_METRICS = ("accuracy", "f1", "f1_macro", "f1_weighted", "precision", "recall")
 
-
-def importable(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
 
 
 def probe_budget() -> float:

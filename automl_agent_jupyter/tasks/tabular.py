@@ -13,7 +13,7 @@ from .. import templates
 from ..errors import DataError
 from ..knowledge import catalogue, model_entry
 from ..schema import Candidate, CellSpec, ColumnProfile, DataReport, Plan, Requirements
-from .base import TaskModule
+from .base import TaskModule, importable
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet"}
 RECIPE_TEXT = {
@@ -192,7 +192,7 @@ class TabularTask(TaskModule):
             if m.get("max_rows") and report.split.get("sizes", {}).get("train", 0) > m["max_rows"] \
                     and req.task != "tabular_clustering":
                 continue
-            if key == "xgboost" and not _importable("xgboost"):
+            if key == "xgboost" and not importable("xgboost"):
                 continue
             pool.append(key)
         return pool
@@ -365,9 +365,3 @@ class TabularTask(TaskModule):
                   ("predict", "Predict with the saved model", "tabular/predict")]
         return [CellSpec(stage=s, title=t, source=templates.render(name, **ctx),
                          params={"template": name, "recipe": ctx["recipe"]}) for s, t, name in stages]
-
-
-def _importable(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
