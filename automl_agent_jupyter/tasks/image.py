@@ -11,13 +11,25 @@ import numpy as np
 
 from ..errors import DataError
 from ..schema import DataReport, Requirements
-from .modality import ModalityTask, class_report, random_split
+from .checkpoints import local_checkpoint
+from .modality import ModalityTask, class_report, importable, random_split
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 PATH_COLUMN = re.compile(r"\.(?:png|jpe?g|bmp|gif|tiff?|webp)$", re.I)
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "valid", "valid": "valid", "validation": "valid",
                "test": "test", "testing": "test"}
 SIZE_SAMPLE = 200  # images opened (headers only) to profile sizes of file-based data
+VISION_MODEL_ENV = "AUTOML_AGENT_IMAGE_MODEL"
+# hub image classifiers used when they are already in the local Hugging Face cache (never downloaded at plan time)
+CACHED_HUB_MODELS = ("microsoft/resnet-18", "microsoft/resnet-50", "facebook/convnext-tiny-224",
+                     "google/efficientnet-b0", "google/mobilenet_v2_1.0_224", "google/vit-base-patch16-224")
+
+
+def local_vision_model() -> tuple[str | None, str]:
+    """(a pretrained image checkpoint on this machine, or None; why not): AUTOML_AGENT_IMAGE_MODEL (a
+    save_pretrained folder of an image classifier, or a hub id in the local cache), else a well-known
+    checkpoint in the local Hugging Face cache. Nothing is downloaded."""
+    return local_checkpoint(VISION_MODEL_ENV, CACHED_HUB_MODELS)
 
 
 def _idx_files(folder: Path) -> list[Path]:
@@ -221,12 +233,10 @@ class ImageTask(ModalityTask):
         return report, {"path": str(p)}
 
     def missing_weights(self, what: str) -> str | None:
-        import os
-
-        home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
-        if what == "resnet18" and not list((home / "hub" / "checkpoints").glob("resnet18-*.pth")):
-            return f"no pretrained ResNet-18 weights in {home / 'hub' / 'checkpoints'} (offline: cannot download)"
-        return "pretrained ResNet-18 weights found, but fine-tuning a pretrained backbone is not in the generated code yet"
+        if not importable("transformers"):
+            return "transformers is not installed"
+        model, why = local_vision_model()
+        return None if model else why
 
     # ---------------------------------------------------------------- file-based data
     def file_items(self, p: Path, fmt: str, req: Requirements) -> list[tuple[Path, str, str | None]]:
@@ -299,6 +309,8 @@ class ImageTask(ModalityTask):
                    valid_size_of_rest=report.split["valid_size_of_rest"],
                    digits_like=ex["channels"] == 1,
                    fit_args="(TRAIN_INPUT, y_train), (VALID_INPUT, y_valid)")
+        if ctx["recipe"] == "pretrained":
+            ctx["vision_model"] = local_vision_model()[0]
         return ctx
 
     def shrink(self, ns: dict[str, Any], seed: int) -> None:

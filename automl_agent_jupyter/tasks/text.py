@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..schema import DataReport, Requirements
+from .checkpoints import local_checkpoint
 from .modality import ModalityTask, class_report, importable, random_split
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -74,52 +75,12 @@ TEXT_MODEL_ENV = "AUTOML_AGENT_TEXT_MODEL"
 # hub checkpoints used when they are already in the local Hugging Face cache (never downloaded at plan time)
 CACHED_HUB_MODELS = ("distilbert-base-uncased", "distilbert/distilbert-base-uncased", "bert-base-uncased",
                      "google-bert/bert-base-uncased", "prajjwal1/bert-tiny", "google/electra-small-discriminator")
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
-
-
-def _in_hub_cache(repo_id: str) -> str | None:
-    """The local snapshot folder of ``repo_id`` when its config and weights are in the HF cache (no network)."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return None
-    try:
-        config = try_to_load_from_cache(repo_id, "config.json")
-        if not isinstance(config, str):
-            return None
-        if not any(isinstance(try_to_load_from_cache(repo_id, f), str) for f in WEIGHT_FILES):
-            return None
-    except Exception:  # noqa: BLE001 - a malformed id or cache: not available
-        return None
-    return str(Path(config).parent)
 
 
 def local_text_model() -> tuple[str | None, str]:
-    """(a checkpoint to fine-tune that is on this machine, or None; why not). AUTOML_AGENT_TEXT_MODEL names a
-    ``save_pretrained`` folder or a hub id already in the local cache; without it, a few well-known hub
-    checkpoints are looked up in the cache. Nothing is downloaded."""
-    import os
-
-    wanted = os.environ.get(TEXT_MODEL_ENV, "").strip()
-    if wanted:
-        p = Path(wanted).expanduser()
-        if p.is_dir():
-            if not (p / "config.json").is_file():
-                return None, f"{TEXT_MODEL_ENV}={wanted} has no config.json (expected a save_pretrained folder)"
-            if not any((p / f).is_file() for f in WEIGHT_FILES):
-                return None, f"{TEXT_MODEL_ENV}={wanted} has no model weights (model.safetensors / pytorch_model.bin)"
-            return str(p.resolve()), ""
-        snap = _in_hub_cache(wanted)
-        if snap:
-            return snap, ""
-        return None, (f"{TEXT_MODEL_ENV}={wanted} is neither a local folder nor a hub model in the local cache "
-                      "(offline: not downloaded)")
-    for repo_id in CACHED_HUB_MODELS:
-        snap = _in_hub_cache(repo_id)
-        if snap:
-            return snap, ""
-    return None, (f"no pretrained checkpoint on this machine (set {TEXT_MODEL_ENV} to a save_pretrained folder, "
-                  "or put a model in the Hugging Face cache; nothing is downloaded)")
+    """(a checkpoint to fine-tune that is on this machine, or None; why not): AUTOML_AGENT_TEXT_MODEL, else a
+    well-known checkpoint in the local Hugging Face cache. Nothing is downloaded."""
+    return local_checkpoint(TEXT_MODEL_ENV, CACHED_HUB_MODELS)
 
 
 class TextTask(ModalityTask):

@@ -53,7 +53,9 @@ MODEL_WORDS: list[tuple[str, str, str]] = [  # (catalogue key, regex, family)
     ("gcn", r"\bgcn\b|graph convolutional", "gnn"),
     ("gat", r"\bgat\b|graph attention", "gnn"),
     ("graphsage", r"graph\s*sage", "gnn"),
-    ("resnet", r"resnet", "cnn"),
+    ("vision_finetune", r"resnet|convnext|efficientnet|mobilenet|\bvit\b|vision transformer|pretrained (?:cnn|backbone|"
+     r"image model|vision model)|fine[\s-]*tun\w* (?:a )?(?:pretrained )?(?:cnn|backbone)", "pretrained_cnn"),
+    ("vision_linear_probe", r"linear[\s-]*prob\w*|frozen (?:features|backbone)", "pretrained_linear"),
     ("cnn", r"\bcnn\b|convolutional", "cnn"),
     ("transformer_finetune", r"\bbert\b|distilbert|roberta|transformer", "transformer"),
     ("dlinear", r"dlinear", "linear_forecast"),

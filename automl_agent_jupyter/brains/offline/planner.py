@@ -29,9 +29,12 @@ BLUEPRINTS: dict[str, list[tuple[str, str, str, list[str]]]] = {
          "extended to new rows by nearest centroid.", "pca", ["agglomerative", "kmeans"]),
     ],
     "image": [
-        ("Convolutional network with augmentation", "A CNN learns spatial features end to end (a pretrained ResNet "
-         "fine-tuned where its weights are on disk, else a compact CNN from scratch), regularised by random shifts, "
-         "rotations and scaling.", "augmented", ["resnet", "cnn"]),
+        ("Convolutional network with augmentation", "A compact CNN learns spatial features end to end from scratch, "
+         "regularised by random shifts, rotations and scaling.", "augmented", ["cnn"]),
+        ("Pretrained vision backbone", "A pretrained backbone found on this machine (ResNet / ConvNeXt / ViT class): "
+         "fine-tuned end to end with a new head and augmentation, or frozen with a tuned linear classifier on its "
+         "features; offered only when transformers and a local checkpoint are present.", "pretrained",
+         ["vision_finetune", "vision_linear_probe"]),
         ("Hand-crafted HOG features + classical models", "Histograms of oriented gradients plus downsampled pixels "
          "with an RBF SVM or logistic regression: strong on small images without a GPU.", "hog",
          ["hog_svm", "hog_logreg"]),

@@ -1,0 +1,169 @@
+"""Pretrained image backbones: offered only when `transformers` is importable and an image checkpoint is on
+this machine (AUTOML_AGENT_IMAGE_MODEL or the local Hugging Face cache); nothing is downloaded.
+
+No real ImageNet checkpoint can be fetched here, so the test makes its own pretrained backbone: a small
+ResNet (the Hugging Face ResNet class, saved with save_pretrained) trained for a few seconds on real MNIST
+digits 0-4. The task is then digits 5-9, which that backbone never saw. A backbone that is really loaded and
+transferred must beat the same architecture with random weights on the held-out test images; that is what
+the end-to-end test asserts, besides the plumbing (plan offered, 8 stages, saved folder predicts from disk).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from shared_data import dataset
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from automl_agent_jupyter import AutoMLAgent
+from automl_agent_jupyter.tasks import image as image_task
+
+MNIST = "mnist_test_images/mnist_test_10k.npz"
+INSTRUCTION = "Classify the handwritten digit images with a linear probe on a pretrained backbone; report accuracy."
+PROBE, FINETUNE = "vision_linear_probe", "vision_finetune"
+PREPROCESSOR = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "size": {"shortest_edge": 64}}
+
+
+def save_checkpoint(net, folder: Path) -> Path:
+    net.save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(json.dumps(PREPROCESSOR))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def backbones(tmp_path_factory):
+    """(pretrained folder, random-weights folder, the digits 5-9 task as .npz) - the same small ResNet twice."""
+    import torch.nn.functional as F
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    root = tmp_path_factory.mktemp("backbones")
+    arrays = np.load(dataset(MNIST))
+    x, y = arrays["x"], arrays["y"]
+    config = ResNetConfig(num_channels=3, embedding_size=16, hidden_sizes=[16, 32], depths=[1, 1],
+                          layer_type="basic", num_labels=5)
+    torch.manual_seed(0)
+    random_dir = save_checkpoint(ResNetForImageClassification(config), root / "random")
+    torch.manual_seed(0)
+    net = ResNetForImageClassification(config)
+    old = np.where(y < 5)[0]  # "pretraining": digits 0-4 only
+    X = torch.from_numpy(x[old]).float().div(255).unsqueeze(1)
+    Y = torch.from_numpy(y[old]).long()
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    for epoch in range(4):
+        perm = torch.randperm(len(Y), generator=torch.Generator().manual_seed(epoch))
+        for i in range(0, len(Y), 64):
+            b = perm[i:i + 64]
+            xb = F.interpolate(X[b], size=(64, 64), mode="bilinear", align_corners=False).expand(-1, 3, -1, -1)
+            loss = F.cross_entropy(net(pixel_values=(xb - 0.5) / 0.5).logits, Y[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    pretrained_dir = save_checkpoint(net, root / "pretrained")
+    rng = np.random.default_rng(0)
+    new = np.where(y >= 5)[0]
+    train = np.concatenate([rng.choice(new[y[new] == c], 200, replace=False) for c in range(5, 10)])
+    test = np.setdiff1d(new, train)[:1000]
+    task = root / "digits_5_to_9.npz"
+    np.savez(task, x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test])
+    return pretrained_dir, random_dir, task
+
+
+@pytest.fixture()
+def no_image_model(monkeypatch):
+    monkeypatch.delenv(image_task.VISION_MODEL_ENV, raising=False)
+    monkeypatch.setattr(image_task, "CACHED_HUB_MODELS", ())  # whatever this machine's HF cache holds
+
+
+def _implement(folder: Path, data: Path, out: Path, monkeypatch) -> tuple[dict, object]:
+    monkeypatch.setenv(image_task.VISION_MODEL_ENV, str(folder))
+    m = AutoMLAgent(budget_s=6).manager()
+    m.plan(INSTRUCTION, data=str(data), out=out)
+    assert PROBE in [mm.name for mm in m.record.requirements.model]  # "a linear probe" in the request
+    plan = next(p for p in m.record.plans if p.preprocessing["recipe"] == "pretrained")
+    assert set(plan.model_families) == {PROBE, FINETUNE}
+    rec = m.implement(plan.id)
+    assert rec.status == "succeeded", rec.message
+    return json.loads((out / "results.json").read_text()), rec
+
+
+def test_pretrained_backbone_transfers_and_predicts_from_disk(backbones, tmp_path, monkeypatch, no_image_model):
+    pretrained, random_weights, data = backbones
+    results, rec = _implement(pretrained, data, tmp_path / "pre", monkeypatch)
+    baseline, _ = _implement(random_weights, data, tmp_path / "rand", monkeypatch)
+    acc, acc_random = results["metrics"]["test"]["accuracy"], baseline["metrics"]["test"]["accuracy"]
+    print(f"test accuracy: pretrained backbone {acc}, random weights {acc_random}")
+    assert acc >= 0.8 and acc >= acc_random + 0.05, (acc, acc_random)
+    assert results["device"] == "cpu" and results["amp"] is False
+    probe = results["tuning"][PROBE]
+    assert probe["samples_seen"] == rec.split["sizes"]["train"]  # every train image embedded within the budget
+    for key in ("training_time", "inference_latency", "model_size", "parameters"):
+        assert results["measured"][key] > 0, key
+
+    folder = tmp_path / "pre"
+    cells = json.loads((folder / "pipeline.ipynb").read_text())["cells"][1:]
+    assert [c["metadata"]["automl_agent"]["stage"] for c in cells] == \
+        ["setup", "load_split", "preprocess", "train", "evaluate", "measure", "save", "predict"]
+    source = "".join("".join(c["source"]) for c in cells)
+    assert "AutoModelForImageClassification" in source and "local_files_only=True" in source
+
+    model_dir = Path(results["artifacts"]["model"])
+    saved = json.loads((model_dir / "automl_agent.json").read_text())
+    assert saved["size"] == 64 and [str(c) for c in saved["classes"]] == ["5", "6", "7", "8", "9"]
+    spec = importlib.util.spec_from_file_location("backbone_predict", results["artifacts"]["predict"])
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # the saved folder alone, on CPU
+    arrays = np.load(data)
+    labels = mod.predict(arrays["x_test"][:200])
+    agree = np.mean([str(a) == str(b) for a, b in zip(labels, arrays["y_test"][:200])])
+    assert agree >= 0.75, agree  # the same model as the test metric, loaded from disk
+
+
+def test_vision_transformer_checkpoint_runs_at_its_own_size(tmp_path, monkeypatch, no_image_model):
+    """A ViT has position embeddings for one input size: images are resized to it, grey repeated to RGB."""
+    from transformers import ViTConfig, ViTForImageClassification
+
+    folder = tmp_path / "tiny-vit"
+    ViTForImageClassification(ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1,
+                                        num_attention_heads=2, intermediate_size=64)).save_pretrained(folder)
+    (folder / "preprocessor_config.json").write_text(json.dumps({**PREPROCESSOR, "size": {"height": 32, "width": 32}}))
+    arrays = np.load(dataset(MNIST))
+    data = tmp_path / "digits.npz"
+    np.savez(data, x=arrays["x"][:600], y=arrays["y"][:600])
+    monkeypatch.setenv(image_task.VISION_MODEL_ENV, str(folder))
+    m = AutoMLAgent(budget_s=3).manager()
+    m.plan("Classify the digit images by fine-tuning a vision transformer; report accuracy.", data=str(data),
+           out=tmp_path / "run")
+    assert FINETUNE in [mm.name for mm in m.record.requirements.model]
+    plan = next(p for p in m.record.plans if p.preprocessing["recipe"] == "pretrained")
+    rec = m.implement(plan.id)
+    assert rec.status == "succeeded", rec.message
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert json.loads((Path(results["artifacts"]["model"]) / "automl_agent.json").read_text())["size"] == 32
+    assert 0.0 < rec.metrics["test"]["accuracy"] <= 1.0
+
+
+def test_left_out_with_a_note_without_a_local_checkpoint(tmp_path, monkeypatch, no_image_model):
+    arrays = np.load(dataset(MNIST))
+    data = tmp_path / "digits.npz"
+    np.savez(data, x=arrays["x"][:300], y=arrays["y"][:300])
+    run = AutoMLAgent(budget_s=2).run("Classify the digit images", data=str(data), out=tmp_path / "a", auto=False)
+    assert all(PROBE not in p.model_families and FINETUNE not in p.model_families for p in run.record.plans)
+    notes = [n for n in run.record.data_report.notes if "Pretrained vision backbone" in n or "linear probe" in n]
+    assert len(notes) == 2 and all(image_task.VISION_MODEL_ENV in n and "nothing is downloaded" in n for n in notes)
+
+    monkeypatch.setenv(image_task.VISION_MODEL_ENV, str(tmp_path / "missing"))
+    why = image_task.ImageTask().missing_weights("vision")
+    assert why and "neither a local folder nor a hub model in the local cache" in why
+
+    (tmp_path / "no-weights").mkdir()
+    (tmp_path / "no-weights" / "config.json").write_text("{}")
+    monkeypatch.setenv(image_task.VISION_MODEL_ENV, str(tmp_path / "no-weights"))
+    assert "has no model weights" in image_task.ImageTask().missing_weights("vision")
+
+    monkeypatch.setattr(image_task, "importable", lambda m: m != "transformers")
+    assert image_task.ImageTask().missing_weights("vision") == "transformers is not installed"
