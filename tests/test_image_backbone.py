@@ -1,5 +1,6 @@
 """Pretrained image backbones: offered only when `transformers` is importable and an image checkpoint is on
-this machine (AUTOML_AGENT_IMAGE_MODEL or the local Hugging Face cache); nothing is downloaded.
+this machine (AUTOML_AGENT_IMAGE_MODEL or the local Hugging Face cache), or, with
+AUTOML_AGENT_DOWNLOAD_MODELS=1, downloadable from the hub (here a fake hub on 127.0.0.1).
 
 No real ImageNet checkpoint can be fetched here, so the test makes its own pretrained backbone: a small
 ResNet (the Hugging Face ResNet class, saved with save_pretrained) trained for a few seconds on real MNIST
@@ -21,7 +22,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from automl_agent_jupyter import AutoMLAgent
+from automl_agent_jupyter.tasks import checkpoints
 from automl_agent_jupyter.tasks import image as image_task
+from automl_agent_jupyter.tasks import text as text_task
 
 MNIST = "mnist_test_images/mnist_test_10k.npz"
 INSTRUCTION = "Classify the handwritten digit images with a linear probe on a pretrained backbone; report accuracy."
@@ -54,6 +57,8 @@ def backbones(tmp_path_factory):
     X = torch.from_numpy(x[old]).float().div(255).unsqueeze(1)
     Y = torch.from_numpy(y[old]).long()
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the generated code does on 2 cores: spinning BLAS threads stall on a busy machine
     for epoch in range(4):
         perm = torch.randperm(len(Y), generator=torch.Generator().manual_seed(epoch))
         for i in range(0, len(Y), 64):
@@ -63,6 +68,7 @@ def backbones(tmp_path_factory):
             opt.zero_grad()
             loss.backward()
             opt.step()
+    torch.set_num_threads(threads)
     pretrained_dir = save_checkpoint(net, root / "pretrained")
     rng = np.random.default_rng(0)
     new = np.where(y >= 5)[0]
@@ -76,6 +82,7 @@ def backbones(tmp_path_factory):
 @pytest.fixture()
 def no_image_model(monkeypatch):
     monkeypatch.delenv(image_task.VISION_MODEL_ENV, raising=False)
+    monkeypatch.delenv(checkpoints.DOWNLOAD_ENV, raising=False)
     monkeypatch.setattr(image_task, "CACHED_HUB_MODELS", ())  # whatever this machine's HF cache holds
 
 
@@ -167,3 +174,76 @@ def test_left_out_with_a_note_without_a_local_checkpoint(tmp_path, monkeypatch, 
 
     monkeypatch.setattr(image_task, "importable", lambda m: m != "transformers")
     assert image_task.ImageTask().missing_weights("vision") == "transformers is not installed"
+
+
+@pytest.fixture()
+def hub_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache for this test (the hub client reads the constant at call time)."""
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def test_hub_checkpoint_is_downloaded_only_when_allowed(backbones, tmp_path, monkeypatch, no_image_model, hub_cache):
+    from fake_hub_server import FakeHub
+
+    pretrained, _, _ = backbones
+    arrays = np.load(dataset(MNIST))
+    data = tmp_path / "digits.npz"
+    np.savez(data, x=arrays["x"][:400], y=arrays["y"][:400])
+    with FakeHub({"someone/tiny-resnet": pretrained}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv(image_task.VISION_MODEL_ENV, "someone/tiny-resnet")
+        plan_only = AutoMLAgent(budget_s=2).run("Classify the digit images", data=str(data), out=tmp_path / "a",
+                                                auto=False)
+        assert hub.requests == []  # not allowed: never asked
+        note = next(n for n in plan_only.record.data_report.notes if "linear probe" in n)
+        assert f"set {checkpoints.DOWNLOAD_ENV}=1" in note
+
+        monkeypatch.setenv(checkpoints.DOWNLOAD_ENV, "1")
+        m = AutoMLAgent(budget_s=2).manager()
+        m.plan("Classify the digit images", data=str(data), out=tmp_path / "b")
+        plan = next(p for p in m.record.plans if p.preprocessing["recipe"] == "pretrained")
+        assert any(r.endswith("/model.safetensors") and r.startswith("GET") for r in hub.requests)
+    # the download is in the cache: running the plan needs no hub (the server is closed now)
+    rec = m.implement(plan.id)
+    assert rec.status == "succeeded", rec.message
+    source = (tmp_path / "b" / "pipeline.py").read_text()
+    assert str(hub_cache) in source and "models--someone--tiny-resnet" in source
+
+
+def test_download_failures_are_one_line_notes(tmp_path, monkeypatch, no_image_model, hub_cache):
+    from fake_hub_server import FakeHub
+
+    monkeypatch.setenv(checkpoints.DOWNLOAD_ENV, "1")
+    with FakeHub({}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv(image_task.VISION_MODEL_ENV, "someone/not-there")
+        why = image_task.ImageTask().missing_weights("vision")
+    assert why.startswith("could not download someone/not-there from the Hugging Face Hub") and "\n" not in why
+    closed = hub.url  # the server is shut down: nothing listens there any more (offline)
+    monkeypatch.setenv("HF_ENDPOINT", closed)
+    monkeypatch.delenv(image_task.VISION_MODEL_ENV)
+    monkeypatch.setattr(image_task, "CACHED_HUB_MODELS", ("microsoft/resnet-18",))  # the cache is empty here
+    why = image_task.ImageTask().missing_weights("vision")  # so the default checkpoint is fetched: it fails
+    assert why.startswith("could not download microsoft/resnet-18") and "\n" not in why
+
+
+def test_text_checkpoints_download_the_same_way(tmp_path, monkeypatch, hub_cache):
+    """The text task shares the retrieval: a hub id named in AUTOML_AGENT_TEXT_MODEL is fetched when allowed."""
+    from fake_hub_server import FakeHub
+    from transformers import BertConfig, BertForSequenceClassification
+
+    folder = tmp_path / "bert"
+    BertForSequenceClassification(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                             num_attention_heads=2, intermediate_size=32)).save_pretrained(folder)
+    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "spam", "ham"]))
+    monkeypatch.setenv(checkpoints.DOWNLOAD_ENV, "1")
+    monkeypatch.setenv(text_task.TEXT_MODEL_ENV, "someone/tiny-bert")
+    with FakeHub({"someone/tiny-bert": folder}) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        assert text_task.TextTask().missing_weights("transformer") is None
+    path, _ = text_task.local_text_model()  # now from the cache, with the server gone
+    assert path and (Path(path) / "vocab.txt").is_file() and str(hub_cache) in path

@@ -48,6 +48,7 @@ def tiny_bert(folder: Path, data: str) -> Path:
 @pytest.fixture()
 def no_text_model(monkeypatch):
     monkeypatch.delenv(text_task.TEXT_MODEL_ENV, raising=False)
+    monkeypatch.delenv("AUTOML_AGENT_DOWNLOAD_MODELS", raising=False)
     monkeypatch.setattr(text_task, "CACHED_HUB_MODELS", ())  # whatever this machine's HF cache holds
 
 
