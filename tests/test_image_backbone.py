@@ -106,6 +106,7 @@ def test_pretrained_backbone_transfers_and_predicts_from_disk(backbones, tmp_pat
     print(f"test accuracy: pretrained backbone {acc}, random weights {acc_random}")
     assert acc >= 0.8 and acc >= acc_random + 0.05, (acc, acc_random)
     assert results["device"] == "cpu" and results["amp"] is False
+    assert any(n.startswith(f"pretrained checkpoint {pretrained} for:") for n in rec.data_report.notes)
     probe = results["tuning"][PROBE]
     assert probe["samples_seen"] == rec.split["sizes"]["train"]  # every train image embedded within the budget
     for key in ("training_time", "inference_latency", "model_size", "parameters"):
@@ -152,6 +153,40 @@ def test_vision_transformer_checkpoint_runs_at_its_own_size(tmp_path, monkeypatc
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert json.loads((Path(results["artifacts"]["model"]) / "automl_agent.json").read_text())["size"] == 32
     assert 0.0 < rec.metrics["test"]["accuracy"] <= 1.0
+
+
+def test_colour_photos_in_class_folders(backbones, tmp_path, monkeypatch, no_image_model):
+    """RGB files of varying sizes in a folder per class go through the backbone at its input size."""
+    from PIL import Image
+
+    _, random_weights, _ = backbones
+    arrays = np.load(dataset(MNIST))
+    rng = np.random.default_rng(0)
+    for i in range(240):
+        label = ("odd", "even")[int(arrays["y"][i]) % 2]
+        digit = arrays["x"][i].astype(np.float32)[..., None] / 255.0
+        colour, back = rng.uniform(0.5, 1.0, 3), rng.uniform(0.0, 0.4, 3)
+        rgb = (255 * (digit * colour + (1 - digit) * back)).astype(np.uint8)
+        side = int(rng.integers(40, 72))
+        path = tmp_path / "photos" / label / f"{i}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rgb).resize((side, side)).save(path)
+    monkeypatch.setenv(image_task.VISION_MODEL_ENV, str(random_weights))
+    m = AutoMLAgent(budget_s=2).manager()
+    m.plan("Classify these photos as odd or even digits", data=str(tmp_path / "photos"), out=tmp_path / "run")
+    assert m.record.data_report.extra["channels"] == 3
+    plan = next(p for p in m.record.plans if p.preprocessing["recipe"] == "pretrained")
+    rec = m.implement(plan.id)
+    assert rec.status == "succeeded", rec.message
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    saved = json.loads((Path(results["artifacts"]["model"]) / "automl_agent.json").read_text())
+    assert saved["channels"] == 3 and saved["size"] == 64
+    source = (tmp_path / "run" / "pipeline.py").read_text()
+    assert '"hflip": True' in source  # colour photos may be flipped while fine-tuning; digits never
+    spec = importlib.util.spec_from_file_location("photo_predict", results["artifacts"]["predict"])
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.predict(str(tmp_path / "photos" / "odd" / "1.jpg"))[0] in ("odd", "even")
 
 
 def test_left_out_with_a_note_without_a_local_checkpoint(tmp_path, monkeypatch, no_image_model):

@@ -232,11 +232,10 @@ class ImageTask(ModalityTask):
         report.features = [f"{h}x{w}x{min(channels, 3)} pixels"]
         return report, {"path": str(p)}
 
-    def missing_weights(self, what: str) -> str | None:
+    def checkpoint(self, what: str) -> tuple[str | None, str]:
         if not importable("transformers"):
-            return "transformers is not installed"
-        model, why = local_vision_model()
-        return None if model else why
+            return None, "transformers is not installed"
+        return local_vision_model()
 
     # ---------------------------------------------------------------- file-based data
     def file_items(self, p: Path, fmt: str, req: Requirements) -> list[tuple[Path, str, str | None]]:

@@ -103,8 +103,13 @@ class ModalityTask(TaskModule):
             return f"more than {entry['max_rows']} training items"
         return None
 
+    def checkpoint(self, what: str) -> tuple[str | None, str]:
+        """(the folder of the pretrained ``what`` weights on this machine, or None; why not)."""
+        return None, f"no local {what} weights"
+
     def missing_weights(self, what: str) -> str | None:
-        return f"no local {what} weights"
+        path, why = self.checkpoint(what)
+        return None if path else why
 
     def candidate_pool(self, req: Requirements, report: DataReport) -> list[str]:
         pool = []
@@ -114,13 +119,19 @@ class ModalityTask(TaskModule):
         return pool
 
     def pool_notes(self, task: str, report: DataReport) -> list[str]:
-        """One note per catalogue model of ``task`` left out, with the reason (shown in the data report)."""
-        notes = []
+        """One note per catalogue model of ``task`` left out, with the reason, and one per pretrained checkpoint
+        used, with the models that use it (shown in the data report)."""
+        notes, used = [], {}
         for key, entry in catalogue()["models"].items():
             if task in entry["tasks"]:
                 why = self.unavailable(key, entry, report)
                 if why:
                     notes.append(f"{entry['title']} left out: {why}")
+                    continue
+                for need in entry.get("requires", []):
+                    if need.startswith("weights:"):
+                        used.setdefault(self.checkpoint(need.split(":", 1)[1])[0], []).append(entry["title"])
+        notes += [f"pretrained checkpoint {path} for: {'; '.join(titles)}" for path, titles in used.items()]
         return notes
 
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,

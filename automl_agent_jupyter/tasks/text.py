@@ -187,11 +187,10 @@ class TextTask(ModalityTask):
                                 path="", split=split)), extra=extra)
         return report, {"path": path}
 
-    def missing_weights(self, what: str) -> str | None:
+    def checkpoint(self, what: str) -> tuple[str | None, str]:
         if not importable("transformers"):
-            return "transformers is not installed"
-        model, why = local_text_model()
-        return None if model else why
+            return None, "transformers is not installed"
+        return local_text_model()
 
     # ---------------------------------------------------------------- model agent / operation agent
     def context(self, plan, req, report, settings):
