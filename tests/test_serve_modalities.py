@@ -1,101 +1,27 @@
-"""serve.py of text, time-series and graph runs (templates/common/serve.py.j2): each run on the real data, its
-generated FastAPI app started with a real uvicorn in a subprocess, answers /predict as predict.py does, and
-input the model cannot take gets a 4xx with a one-line message. The image branch of the shared template (not
-yet written by image runs) and the tabular one are served the same way. Small budgets: CI has 2 cores."""
+"""serve.py of every run (templates/common/serve.py.j2): text, time series, graph, image and tabular runs on the
+real data; the generated FastAPI app, started with a real uvicorn in a subprocess, answers /predict as
+predict.py does, and input the model cannot take gets a 4xx with a one-line message. Small budgets: CI has
+2 cores."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import importlib.util
 import io
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
+from serving import Server, serving
 from shared_data import dataset
 
-from automl_agent_jupyter import AutoMLAgent, Run, templates
+from automl_agent_jupyter import AutoMLAgent, Run
 
 pytest.importorskip("torch")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through an http_proxy
-
-
-class Server:
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.health: dict[str, Any] = {}
-
-    def request(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        req = urllib.request.Request(self.base + path, data=data, headers={"Content-Type": "application/json"})
-        try:
-            with _OPENER.open(req, timeout=60) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-    def predict(self, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-        return self.request("/predict", body, raw)
-
-    def rejects(self, body: Any = None, raw: bytes | None = None) -> str:
-        """The one-line message of a 4xx answer to a bad request."""
-        status, answer = self.predict(body, raw)
-        assert 400 <= status < 500, (status, answer)
-        detail = answer["detail"]
-        assert isinstance(detail, str) and detail and "\n" not in detail and len(detail) <= 300, detail
-        assert "Traceback" not in detail
-        return detail
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(app: str, app_dir: Path, cwd: Path) -> Iterator[Server]:
-    """`python -m uvicorn APP --app-dir APP_DIR` on a free port, until /health answers; always terminated."""
-    port = _free_port()
-    log = cwd / f"uvicorn-{port}.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host",
-                                 "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        server = Server(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"uvicorn {app} exited with {proc.returncode}: {log.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                status, server.health = server.request("/health")
-                if status == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn {app} did not answer /health in 120 s: {log.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
 
 def _run(tmp_path_factory, name: str, instruction: str, data: str, budget: float = 3, **kw: Any) -> Run:
     out = tmp_path_factory.mktemp(name) / "run"
@@ -290,14 +216,12 @@ class TestGraph:
         assert says in cora_server.rejects(body)
 
 
-# ------------------------------------------------------------------------------------------ image (template only)
-def test_image_branch_takes_png_and_arrays(tmp_path_factory):
-    """Image runs do not write serve.py yet: the shared template's image branch, rendered into a real run."""
+# ------------------------------------------------------------------------------------------ image
+def test_image_serve_takes_png_and_arrays(tmp_path_factory):
     Image = pytest.importorskip("PIL.Image")
     mnist = _run(tmp_path_factory, "mnist", "Classify the handwritten digits",
                  dataset("mnist_test_images/mnist_test_10k.npz"), n_plans=2)
-    (mnist.folder / "serve.py").write_text(templates.render("common/serve", modality="image",
-                                                             task="image_classification"))
+    assert mnist.record.artifacts.get("serve") == str(mnist.folder / "serve.py")
     with serving("serve:app", mnist.folder, mnist.folder.parent) as server:
         npz = np.load(dataset("mnist_test_images/mnist_test_10k.npz"))
         x = npz["x"][:16]

@@ -67,7 +67,7 @@ class TaskModule(ABC):
                 f"Train each candidate within the {budget_s:.0f} s budget (seed {seed}); keep the best on the "
                 "validation split.",
                 "Evaluate once on the untouched test split; measure latency per prediction and model size.",
-                "Save the model with a predict entry point."]
+                "Save the model with predict.py and serve.py (a FastAPI /predict endpoint)."]
 
     # ---------------------------------------------------------------- operation agent
     @abstractmethod

@@ -143,6 +143,7 @@ class ImageTask(ModalityTask):
     probe_train = 1200
     probe_valid = 500
     probe_seconds = 3.0
+    probe_valid_pretrained = 200  # validation images a pretrained backbone's probe is scored on
 
     def accepts(self, path: str) -> bool:
         return detect_format(path) is not None
@@ -322,6 +323,10 @@ class ImageTask(ModalityTask):
         ns["PROBE_N"], ns["PROBE_VALID_N"] = len(ns["y_train"]), len(ns["y_valid"])
 
     def probe_inputs(self, ns: dict[str, Any]) -> None:
+        X_valid, y_valid = ns["X_valid"], ns["y_valid"]
+        if "VISION_MODEL" in ns:  # a pretrained backbone costs a large network's forward pass per image
+            X_valid, y_valid = X_valid[:self.probe_valid_pretrained], y_valid[:self.probe_valid_pretrained]
+            ns["PROBE_VALID_N"] = len(y_valid)
         ns["PROBE_TRAIN"] = (ns["inputs"](ns["X_train"]), ns["y_train"])
-        ns["PROBE_VALID"] = (ns["inputs"](ns["X_valid"]), ns["y_valid"])
-        ns["PROBE_ITEMS"] = ns["X_valid"]
+        ns["PROBE_VALID"] = (ns["inputs"](X_valid), y_valid)
+        ns["PROBE_ITEMS"] = X_valid
