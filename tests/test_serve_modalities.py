@@ -203,6 +203,31 @@ class TestGraph:
         assert answer["predictions"] == _load_predict(cora.folder).predict(nodes)
         assert len(set(answer["predictions"])) > 1
 
+    def test_new_nodes_are_classified_like_their_copies(self, cora, cora_server):
+        """A test paper added again as a new node (its features, its citations) gets the class the model gives the
+        original, nearly always; over HTTP, /predict_new answers as predict_new does."""
+        mod = _load_predict(cora.folder)
+        g = mod.load_graph()
+        nodes = g.test_mask.nonzero().view(-1)[:200].tolist()
+        features = g.x[nodes].tolist()  # already row-normalised when the model was: normalising again changes nothing
+        src, dst = g.edge_index
+        links = [(k, int(j)) for k, i in enumerate(nodes) for j in dst[src == i].tolist()]
+        copies = mod.predict_new(features, links)
+        original = mod.predict(nodes)
+        truth = [mod.ARTIFACT["classes"][int(c)] for c in g.y[nodes]]
+        assert np.mean([a == b for a, b in zip(copies, original)]) >= 0.9
+        assert np.mean([a == b for a, b in zip(copies, truth)]) >= 0.75
+        assert mod.predict(nodes) == original  # the graph is left as it was
+
+        few = [link for link in links if link[0] < 10]
+        status, answer = cora_server.request("/predict_new", {"features": features[:10], "links": few})
+        assert status == 200, answer
+        assert answer["predictions"] == mod.predict_new(features[:10], few)
+        status, answer = cora_server.request("/predict_new", {"features": [[0.0] * 5]})
+        assert status == 422 and "rows of 1433 values" in answer["detail"]
+        status, answer = cora_server.request("/predict_new", {"features": features[:1], "links": [[0, 99999]]})
+        assert status == 422 and "graph node id 0..2707" in answer["detail"]
+
     @pytest.mark.parametrize("body,says", [
         ({"nodes": []}, "at least 1"),
         ({"nodes": [5, 2708]}, "unknown node id(s) [2708]"),
