@@ -217,6 +217,15 @@ def test_left_out_with_a_note_without_a_local_checkpoint(tmp_path, monkeypatch, 
     monkeypatch.setenv(image_task.VISION_MODEL_ENV, str(tmp_path / "no-weights"))
     assert "has no model weights" in image_task.ImageTask().missing_weights("vision")
 
+    bert = tmp_path / "bert"  # a text model where an image classifier is expected: refused with the reason
+    from transformers import BertConfig, BertModel
+
+    BertModel(BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
+                         intermediate_size=8)).save_pretrained(bert)
+    monkeypatch.setenv(image_task.VISION_MODEL_ENV, str(bert))
+    why = image_task.ImageTask().missing_weights("vision")
+    assert why == f"{image_task.VISION_MODEL_ENV}: {bert} is a 'bert' checkpoint, which AutoModelForImageClassification cannot load"
+
     monkeypatch.setattr(image_task, "importable", lambda m: m != "transformers")
     assert image_task.ImageTask().missing_weights("vision") == "transformers is not installed"
 

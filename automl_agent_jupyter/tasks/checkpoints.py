@@ -67,7 +67,40 @@ def in_hub_cache(repo_id: str) -> str | None:
     return str(Path(config).parent)
 
 
-def local_checkpoint(env_var: str, hub_ids: tuple[str, ...]) -> tuple[str | None, str]:
+# what each kind of checkpoint is loaded as, and the transformers table of the model types that class takes
+AUTO_CLASSES = {"image": ("AutoModelForImageClassification", "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES"),
+                "text": ("AutoModelForSequenceClassification", "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES")}
+
+
+def loadable_as(path: str, kind: str) -> str:
+    """Why the checkpoint at ``path`` cannot be loaded as a ``kind`` classifier ("" when it can)."""
+    import json
+
+    try:
+        model_type = json.loads((Path(path) / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError) as exc:
+        return f"{path}/config.json is unreadable ({type(exc).__name__})"
+    try:
+        from transformers.models.auto import modeling_auto
+    except ImportError:
+        return "transformers is not installed"
+    auto_class, table = AUTO_CLASSES[kind]
+    if model_type not in getattr(modeling_auto, table, {}):
+        return f"{path} is a '{model_type}' checkpoint, which {auto_class} cannot load"
+    return ""
+
+
+def local_checkpoint(env_var: str, hub_ids: tuple[str, ...], kind: str | None = None) -> tuple[str | None, str]:
+    """(a checkpoint folder on this machine, or None; why not), checked to load as a ``kind`` classifier."""
+    path, why = _find_checkpoint(env_var, hub_ids)
+    if path and kind:
+        wrong = loadable_as(path, kind)
+        if wrong:
+            return None, f"{env_var}: {wrong}"
+    return path, why
+
+
+def _find_checkpoint(env_var: str, hub_ids: tuple[str, ...]) -> tuple[str | None, str]:
     """(a checkpoint folder on this machine, or None; why not).
 
     ``env_var`` may name a ``save_pretrained`` folder or a hub id; without it, ``hub_ids`` (well-known

@@ -29,7 +29,7 @@ def local_vision_model() -> tuple[str | None, str]:
     """(a pretrained image checkpoint on this machine, or None; why not): AUTOML_AGENT_IMAGE_MODEL (a
     save_pretrained folder of an image classifier, or a hub id in the local cache), else a well-known
     checkpoint in the local Hugging Face cache. Nothing is downloaded."""
-    return local_checkpoint(VISION_MODEL_ENV, CACHED_HUB_MODELS)
+    return local_checkpoint(VISION_MODEL_ENV, CACHED_HUB_MODELS, "image")
 
 
 def _idx_files(folder: Path) -> list[Path]:

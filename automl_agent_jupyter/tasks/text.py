@@ -80,7 +80,7 @@ CACHED_HUB_MODELS = ("distilbert-base-uncased", "distilbert/distilbert-base-unca
 def local_text_model() -> tuple[str | None, str]:
     """(a checkpoint to fine-tune that is on this machine, or None; why not): AUTOML_AGENT_TEXT_MODEL, else a
     well-known checkpoint in the local Hugging Face cache. Nothing is downloaded."""
-    return local_checkpoint(TEXT_MODEL_ENV, CACHED_HUB_MODELS)
+    return local_checkpoint(TEXT_MODEL_ENV, CACHED_HUB_MODELS, "text")
 
 
 class TextTask(ModalityTask):
