@@ -226,10 +226,13 @@ class Manager:
         return plans
 
     def _fresh(self, p: Plan, plan_id: str) -> Plan:
-        """A brain's plan as a new proposal: its own id, at most top-k models, no results carried over."""
-        return p.model_copy(update={"id": plan_id, "model_families": list(dict.fromkeys(p.model_families))
-                                    [: self.settings.top_k], "candidates": [], "steps": [], "verdict": None,
-                                    "state": "proposed"})
+        """A brain's plan as a new proposal: its own id, its recipe and models fitting together (the task
+        decides), at most top-k models, no results carried over."""
+        assert self.req is not None
+        p = for_task(self.req.task).align_plan(p.model_copy(update={"model_families": list(dict.fromkeys(
+            p.model_families))}))
+        return p.model_copy(update={"id": plan_id, "model_families": p.model_families[: self.settings.top_k],
+                                    "candidates": [], "steps": [], "verdict": None, "state": "proposed"})
 
     def _search_models(self, plans: list[Plan]) -> list[Plan]:
         assert self.req is not None and self.record is not None and self.record.data_report is not None

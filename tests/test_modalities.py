@@ -201,3 +201,30 @@ def test_generated_code_uses_the_gpu_when_present(tmp_path):
     setup = m.begin(rec.plans[0].id)[0].source
     assert 'torch.cuda.is_available()' in setup and 'torch.backends.mps.is_available()' in setup
     assert 'USE_AMP = DEVICE == "cuda"' in setup and '"device": DEVICE' in setup
+
+
+def test_plans_pair_each_model_with_its_own_recipe():
+    """A brain (an LLM, or the user's preferred models) may pair a recipe with models of another one: the task
+    keeps the models of the plan's recipe, or takes the first model's recipe when none of them fits."""
+    from automl_agent_jupyter.schema import Plan
+    from automl_agent_jupyter.tasks.image import ImageTask
+    from automl_agent_jupyter.tasks.tabular import TabularTask
+
+    task = ImageTask()
+    mixed = Plan(id="L1", title="t", preprocessing={"recipe": "augmented"}, model_families=["hog_svm", "cnn"])
+    assert task.align_plan(mixed).model_families == ["cnn"]
+    wrong = Plan(id="L2", title="t", preprocessing={"recipe": "augmented"},
+                 model_families=["hog_svm", "pixel_mlp", "hog_logreg"])
+    aligned = task.align_plan(wrong)
+    assert aligned.preprocessing["recipe"] == "hog" and aligned.model_families == ["hog_svm", "hog_logreg"]
+    tabular = Plan(id="T", title="t", preprocessing={"recipe": "scaled"}, model_families=["lightgbm", "knn"])
+    assert TabularTask().align_plan(tabular) == tabular  # tabular recipes take every model
+
+    data = dataset("mnist_test_images/mnist_test_10k.npz")
+    run = AutoMLAgent(budget_s=2, n_plans=2).run("Classify the digit images with a CNN or an SVM on HOG features",
+                                                 data=data, out=None, auto=False)
+    from automl_agent_jupyter.knowledge import model_entry
+
+    for plan in run.record.plans:
+        assert {model_entry(m)["preprocessing"] for m in plan.model_families} == {plan.preprocessing["recipe"]}
+        assert all(c.predicted_metric is not None for c in plan.candidates), plan.candidates

@@ -60,6 +60,11 @@ class TaskModule(ABC):
         """Cheap training-free-style evidence: default models on a small train subsample, labelled as such.
         ``budget_s`` is the run's training budget the evidence is extrapolated to."""
 
+    def align_plan(self, plan: Plan) -> Plan:
+        """A plan whose recipe and models fit together (a brain may pair them freely); tabular recipes take
+        every model, so the plan is kept as it is."""
+        return plan
+
     def model_steps(self, plan: Plan, budget_s: float, seed: int) -> list[str]:
         """The model agent's steps of a plan, as the plan card shows them."""
         names = ", ".join(c.name for c in plan.candidates)

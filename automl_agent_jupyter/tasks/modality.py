@@ -118,6 +118,21 @@ class ModalityTask(TaskModule):
                 pool.append(key)
         return pool
 
+    def align_plan(self, plan: Plan) -> Plan:
+        """Each model of these tasks has one preprocessing recipe (its generated code needs that recipe's
+        inputs): a plan keeps the models of its recipe; when none of them has it, the recipe becomes the first
+        model's, keeping the models that share it."""
+        recipe = plan.preprocessing.get("recipe")
+        own = {m: model_entry(m).get("preprocessing") for m in plan.model_families}
+        keep = [m for m in plan.model_families if own[m] == recipe]
+        if not keep and plan.model_families:
+            recipe = own[plan.model_families[0]]
+            keep = [m for m in plan.model_families if own[m] == recipe]
+        if keep == list(plan.model_families) and recipe == plan.preprocessing.get("recipe"):
+            return plan
+        return plan.model_copy(update={"preprocessing": {**plan.preprocessing, "recipe": recipe},
+                                       "model_families": keep})
+
     def pool_notes(self, task: str, report: DataReport) -> list[str]:
         """One note per catalogue model of ``task`` left out, with the reason, and one per pretrained checkpoint
         used, with the models that use it (shown in the data report)."""
