@@ -134,12 +134,14 @@ def test_pretrained_backbone_transfers_and_predicts_from_disk(backbones, tmp_pat
 
 
 def test_vision_transformer_checkpoint_runs_at_its_own_size(tmp_path, monkeypatch, no_image_model):
-    """A ViT has position embeddings for one input size: images are resized to it, grey repeated to RGB."""
+    """A ViT has position embeddings for one input size: images are resized to it, grey repeated to RGB. Its
+    weights are saved in bfloat16, as many hub checkpoints are: they are loaded as float32."""
     from transformers import ViTConfig, ViTForImageClassification
 
     folder = tmp_path / "tiny-vit"
     ViTForImageClassification(ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1,
-                                        num_attention_heads=2, intermediate_size=64)).save_pretrained(folder)
+                                        num_attention_heads=2, intermediate_size=64)).to(torch.bfloat16) \
+        .save_pretrained(folder)
     (folder / "preprocessor_config.json").write_text(json.dumps({**PREPROCESSOR, "size": {"height": 32, "width": 32}}))
     arrays = np.load(dataset(MNIST))
     data = tmp_path / "digits.npz"

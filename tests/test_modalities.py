@@ -211,10 +211,11 @@ def test_plans_pair_each_model_with_its_own_recipe():
     from automl_agent_jupyter.tasks.tabular import TabularTask
 
     task = ImageTask()
-    mixed = Plan(id="L1", title="t", preprocessing={"recipe": "augmented"}, model_families=["hog_svm", "cnn"])
-    assert task.align_plan(mixed).model_families == ["cnn"]
+    mixed = Plan(id="L1", title="t", preprocessing={"recipe": "augmented"},
+                 model_families=["hog_svm", "cnn", "pixel_mlp"])
+    assert task.align_plan(mixed).model_families == ["cnn", "pixel_mlp"]  # both nets take augmented images
     wrong = Plan(id="L2", title="t", preprocessing={"recipe": "augmented"},
-                 model_families=["hog_svm", "pixel_mlp", "hog_logreg"])
+                 model_families=["hog_svm", "vision_linear_probe", "hog_logreg"])
     aligned = task.align_plan(wrong)
     assert aligned.preprocessing["recipe"] == "hog" and aligned.model_families == ["hog_svm", "hog_logreg"]
     tabular = Plan(id="T", title="t", preprocessing={"recipe": "scaled"}, model_families=["lightgbm", "knn"])
@@ -226,5 +227,13 @@ def test_plans_pair_each_model_with_its_own_recipe():
     from automl_agent_jupyter.knowledge import model_entry
 
     for plan in run.record.plans:
-        assert {model_entry(m)["preprocessing"] for m in plan.model_families} == {plan.preprocessing["recipe"]}
+        assert all(plan.preprocessing["recipe"] in (model_entry(m).get("recipes") or [model_entry(m)["preprocessing"]])
+                   for m in plan.model_families)
         assert all(c.predicted_metric is not None for c in plan.candidates), plan.candidates
+
+    from automl_agent_jupyter.brains.offline.planner import BLUEPRINTS
+    from automl_agent_jupyter.tasks.text import TextTask
+
+    for _, _, recipe, keys in BLUEPRINTS["text"]:  # the offline plans are kept as they are (char n-grams too)
+        plan = Plan(id="X", title="t", preprocessing={"recipe": recipe}, model_families=keys)
+        assert TextTask().align_plan(plan) == plan

@@ -119,15 +119,15 @@ class ModalityTask(TaskModule):
         return pool
 
     def align_plan(self, plan: Plan) -> Plan:
-        """Each model of these tasks has one preprocessing recipe (its generated code needs that recipe's
-        inputs): a plan keeps the models of its recipe; when none of them has it, the recipe becomes the first
-        model's, keeping the models that share it."""
+        """The models of these tasks take only some recipes (their generated code needs those inputs: the
+        catalogue's ``recipes``, else its ``preprocessing``): a plan keeps the models that take its recipe; when
+        none does, the recipe becomes the first model's own, keeping the models that take it."""
         recipe = plan.preprocessing.get("recipe")
-        own = {m: model_entry(m).get("preprocessing") for m in plan.model_families}
-        keep = [m for m in plan.model_families if own[m] == recipe]
+        takes = {m: model_entry(m).get("recipes") or [model_entry(m).get("preprocessing")] for m in plan.model_families}
+        keep = [m for m in plan.model_families if recipe in takes[m]]
         if not keep and plan.model_families:
-            recipe = own[plan.model_families[0]]
-            keep = [m for m in plan.model_families if own[m] == recipe]
+            recipe = model_entry(plan.model_families[0]).get("preprocessing")
+            keep = [m for m in plan.model_families if recipe in takes[m]]
         if keep == list(plan.model_families) and recipe == plan.preprocessing.get("recipe"):
             return plan
         return plan.model_copy(update={"preprocessing": {**plan.preprocessing, "recipe": recipe},
