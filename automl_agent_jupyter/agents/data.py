@@ -44,5 +44,6 @@ def recipes_for(task: str | None) -> dict[str, str]:
     from ..knowledge import catalogue
 
     cat = catalogue()
-    used = {m.get("preprocessing") for m in cat.get("models", {}).values() if task in m.get("tasks", [])}
+    used = {r for m in cat.get("models", {}).values() if task in m.get("tasks", [])
+            for r in (m.get("recipes") or [m.get("preprocessing")])}
     return {k: str(v.get("text", k)) for k, v in cat.get("recipes", {}).items() if k in used}
