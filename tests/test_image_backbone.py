@@ -33,51 +33,16 @@ PROBE, FINETUNE = "vision_linear_probe", "vision_finetune"
 PREPROCESSOR = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "size": {"shortest_edge": 64}}
 
 
-def save_checkpoint(net, folder: Path) -> Path:
-    net.save_pretrained(folder)
-    (folder / "preprocessor_config.json").write_text(json.dumps(PREPROCESSOR))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def backbones(tmp_path_factory):
-    """(pretrained folder, random-weights folder, the digits 5-9 task as .npz) - the same small ResNet twice."""
-    import torch.nn.functional as F
-    from transformers import ResNetConfig, ResNetForImageClassification
+    """(pretrained folder, random-weights folder, the digits 5-9 task as .npz): the same small ResNet twice,
+    made as the transfer benchmark makes them (benchmarks/transfer.py)."""
+    from benchmarks.transfer import make_backbones, task_file
 
     root = tmp_path_factory.mktemp("backbones")
     arrays = np.load(dataset(MNIST))
-    x, y = arrays["x"], arrays["y"]
-    config = ResNetConfig(num_channels=3, embedding_size=16, hidden_sizes=[16, 32], depths=[1, 1],
-                          layer_type="basic", num_labels=5)
-    torch.manual_seed(0)
-    random_dir = save_checkpoint(ResNetForImageClassification(config), root / "random")
-    torch.manual_seed(0)
-    net = ResNetForImageClassification(config)
-    old = np.where(y < 5)[0]  # "pretraining": digits 0-4 only
-    X = torch.from_numpy(x[old]).float().div(255).unsqueeze(1)
-    Y = torch.from_numpy(y[old]).long()
-    opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the generated code does on 2 cores: spinning BLAS threads stall on a busy machine
-    for epoch in range(4):
-        perm = torch.randperm(len(Y), generator=torch.Generator().manual_seed(epoch))
-        for i in range(0, len(Y), 64):
-            b = perm[i:i + 64]
-            xb = F.interpolate(X[b], size=(64, 64), mode="bilinear", align_corners=False).expand(-1, 3, -1, -1)
-            loss = F.cross_entropy(net(pixel_values=(xb - 0.5) / 0.5).logits, Y[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    torch.set_num_threads(threads)
-    pretrained_dir = save_checkpoint(net, root / "pretrained")
-    rng = np.random.default_rng(0)
-    new = np.where(y >= 5)[0]
-    train = np.concatenate([rng.choice(new[y[new] == c], 200, replace=False) for c in range(5, 10)])
-    test = np.setdiff1d(new, train)[:1000]
-    task = root / "digits_5_to_9.npz"
-    np.savez(task, x_train=x[train], y_train=y[train], x_test=x[test], y_test=y[test])
-    return pretrained_dir, random_dir, task
+    pretrained_dir, random_dir, _ = make_backbones(arrays["x"], arrays["y"], root, epochs=4)
+    return pretrained_dir, random_dir, task_file(arrays["x"], arrays["y"], 200, root)
 
 
 @pytest.fixture()
