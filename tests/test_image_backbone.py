@@ -11,13 +11,12 @@ the end-to-end test asserts, besides the plumbing (plan offered, 8 stages, saved
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from shared_data import dataset
+from shared_data import dataset, import_file
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -89,9 +88,7 @@ def test_pretrained_backbone_transfers_and_predicts_from_disk(backbones, tmp_pat
     model_dir = Path(results["artifacts"]["model"])
     saved = json.loads((model_dir / "automl_agent.json").read_text())
     assert saved["size"] == 64 and [str(c) for c in saved["classes"]] == ["5", "6", "7", "8", "9"]
-    spec = importlib.util.spec_from_file_location("backbone_predict", results["artifacts"]["predict"])
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # the saved folder alone, on CPU
+    mod = import_file(results["artifacts"]["predict"])  # the saved folder alone, on CPU
     arrays = np.load(data)
     labels = mod.predict(arrays["x_test"][:200])
     agree = np.mean([str(a) == str(b) for a, b in zip(labels, arrays["y_test"][:200])])
@@ -152,9 +149,7 @@ def test_colour_photos_in_class_folders(backbones, tmp_path, monkeypatch, no_ima
     assert saved["channels"] == 3 and saved["size"] == 64
     source = (tmp_path / "run" / "pipeline.py").read_text()
     assert '"hflip": True' in source  # colour photos may be flipped while fine-tuning; digits never
-    spec = importlib.util.spec_from_file_location("photo_predict", results["artifacts"]["predict"])
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = import_file(results["artifacts"]["predict"])
     files = sorted((tmp_path / "photos" / "odd").glob("*.jpg"))[:4]
     expected = mod.predict([str(f) for f in files])
     assert set(expected) <= {"odd", "even"}

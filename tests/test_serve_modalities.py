@@ -5,7 +5,6 @@ predict.py does, and input the model cannot take gets a 4xx with a one-line mess
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from serving import Server, serving
-from shared_data import dataset
+from shared_data import dataset, import_file
 
 from automl_agent_jupyter import AutoMLAgent, Run
 
@@ -32,10 +31,7 @@ def _run(tmp_path_factory, name: str, instruction: str, data: str, budget: float
 
 def _load_predict(folder: Path) -> Any:
     """The run's predict.py, imported from disk as a user would."""
-    spec = importlib.util.spec_from_file_location(f"predict_{folder.parent.name}", folder / "predict.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return import_file(folder / "predict.py", f"predict_{folder.parent.name}")
 
 
 def _check_artifact(run: Run) -> None:

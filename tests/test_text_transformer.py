@@ -6,14 +6,13 @@ nothing about pretrained models: the test checks the plumbing (offered, trained 
 measured, saved folder predicts from disk), not the quality."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from shared_data import dataset
+from shared_data import dataset, import_file
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -86,9 +85,7 @@ def test_transformer_fine_tuning_end_to_end(tmp_path, monkeypatch, no_text_model
 
     model_dir = Path(results["artifacts"]["model"])
     assert (model_dir / "config.json").is_file() and (model_dir / "automl_agent.json").is_file()
-    spec = importlib.util.spec_from_file_location("tiny_bert_predict", results["artifacts"]["predict"])
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # loads the saved folder from disk, on CPU
+    mod = import_file(results["artifacts"]["predict"])  # loads the saved folder from disk, on CPU
     labels = mod.predict(["WINNER!! You have won a 1000 pound prize. Call now", "Ok, see you at home for dinner"])
     assert len(labels) == 2 and set(labels) <= {"ham", "spam"}
 

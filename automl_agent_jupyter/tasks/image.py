@@ -305,12 +305,7 @@ class ImageTask(ModalityTask):
         ctx.update(fmt=ex["format"], channels=ex["channels"], height=ex["height"], width=ex["width"],
                    native_size=ex["image_size"], npz_keys=ex.get("npz_keys", {}), idx_pairs=ex.get("idx_pairs", {}),
                    idx_folder=ex.get("idx_folder", ""), label_column=ex.get("label_column"),
-                   path_column=ex.get("path_column"), test_size=report.split["test_size"],
-                   valid_size_of_rest=report.split["valid_size_of_rest"],
-                   digits_like=ex["channels"] == 1,
-                   fit_args="(TRAIN_INPUT, y_train), (VALID_INPUT, y_valid)")
-        if ctx["recipe"] == "pretrained":
-            ctx["vision_model"] = local_vision_model()[0]
+                   path_column=ex.get("path_column"), digits_like=ex["channels"] == 1)
         return ctx
 
     def shrink(self, ns: dict[str, Any], seed: int) -> None:

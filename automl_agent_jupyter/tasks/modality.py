@@ -257,6 +257,8 @@ class ModalityTask(TaskModule):
                              "n_trials": int(c.params.get("n_trials", 10)),
                              "time_s": round(budget / max(1, len(names)), 2)}
         uses_torch = any("torch" in model_entry(n).get("requires", []) for n in names)
+        weights = [need.split(":", 1)[1] for n in names for need in model_entry(n).get("requires", [])
+                   if need.startswith("weights:")]
         recipe = plan.preprocessing.get("recipe", "")
         split = report.split
         return {"run_id": settings.get("run_id", ""), "plan_id": plan.id, "plan_title": plan.title,
@@ -266,7 +268,11 @@ class ModalityTask(TaskModule):
                 "recipe": recipe, "recipe_text": recipe_text(recipe), "storage": settings.get("storage"),
                 "split_text": f"{split['method']}, ratios {split['ratios']}, seed {split['seed']}",
                 "split_method": split["method"], "extra": report.extra, "target": report.target,
-                "template_dir": self.template_dir}
+                "template_dir": self.template_dir,
+                # the pretrained checkpoint the plan's models start from (None: none of them needs one)
+                "checkpoint": self.checkpoint(weights[0])[0] if weights else None,
+                "test_size": split.get("test_size"), "valid_size_of_rest": split.get("valid_size_of_rest"),
+                "fit_args": "(TRAIN_INPUT, y_train), (VALID_INPUT, y_valid)"}
 
     def context(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> dict[str, Any]:
         return self.base_context(plan, req, report, settings)

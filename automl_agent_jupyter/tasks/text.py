@@ -197,11 +197,7 @@ class TextTask(ModalityTask):
         ctx = self.base_context(plan, req, report, settings)
         ex = report.extra
         ctx.update(text_columns=ex["text_columns"], pair=ex["pair"], read_kwargs=ex["read_kwargs"],
-                   split_column=ex.get("split_column"), test_size=report.split["test_size"],
-                   valid_size_of_rest=report.split["valid_size_of_rest"],
-                   fit_args="(TRAIN_INPUT, y_train), (VALID_INPUT, y_valid)")
-        if ctx["recipe"] == "subword":
-            ctx["text_model"] = local_text_model()[0]
+                   split_column=ex.get("split_column"))
         return ctx
 
     def shrink(self, ns: dict[str, Any], seed: int) -> None:
