@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
 DOWNLOAD_ENV = "AUTOML_AGENT_DOWNLOAD_MODELS"
 # only what loading a model needs: configs, safetensors weights, tokenizer and processor files
 DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "merges.txt", "vocab.*"]
@@ -47,7 +48,6 @@ def download_checkpoint(repo_id: str) -> tuple[str | None, str]:
         return None, f"{repo_id} on the Hugging Face Hub has no config.json (not a transformers model)"
     return str(path), ""
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
 
 
 def in_hub_cache(repo_id: str) -> str | None:

@@ -20,15 +20,16 @@ SPLIT_NAMES = {"train": "train", "training": "train", "val": "valid", "valid": "
                "test": "test", "testing": "test"}
 SIZE_SAMPLE = 200  # images opened (headers only) to profile sizes of file-based data
 VISION_MODEL_ENV = "AUTOML_AGENT_IMAGE_MODEL"
-# hub image classifiers used when they are already in the local Hugging Face cache (never downloaded at plan time)
+# well-known hub checkpoints, looked up in the local Hugging Face cache (the first is downloaded when
+# AUTOML_AGENT_DOWNLOAD_MODELS=1 and none is cached)
 CACHED_HUB_MODELS = ("microsoft/resnet-18", "microsoft/resnet-50", "facebook/convnext-tiny-224",
                      "google/efficientnet-b0", "google/mobilenet_v2_1.0_224", "google/vit-base-patch16-224")
 
 
 def local_vision_model() -> tuple[str | None, str]:
-    """(a pretrained image checkpoint on this machine, or None; why not): AUTOML_AGENT_IMAGE_MODEL (a
-    save_pretrained folder of an image classifier, or a hub id in the local cache), else a well-known
-    checkpoint in the local Hugging Face cache. Nothing is downloaded."""
+    """(a pretrained image classifier checkpoint, or None; why not): AUTOML_AGENT_IMAGE_MODEL (a
+    save_pretrained folder or a hub id), else a well-known checkpoint in the local cache; downloads as
+    checkpoints.local_checkpoint allows."""
     return local_checkpoint(VISION_MODEL_ENV, CACHED_HUB_MODELS, "image")
 
 

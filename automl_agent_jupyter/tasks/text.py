@@ -72,14 +72,16 @@ def split_column(df: pd.DataFrame) -> str | None:
 
 
 TEXT_MODEL_ENV = "AUTOML_AGENT_TEXT_MODEL"
-# hub checkpoints used when they are already in the local Hugging Face cache (never downloaded at plan time)
+# well-known hub checkpoints, looked up in the local Hugging Face cache (the first is downloaded when
+# AUTOML_AGENT_DOWNLOAD_MODELS=1 and none is cached)
 CACHED_HUB_MODELS = ("distilbert-base-uncased", "distilbert/distilbert-base-uncased", "bert-base-uncased",
                      "google-bert/bert-base-uncased", "prajjwal1/bert-tiny", "google/electra-small-discriminator")
 
 
 def local_text_model() -> tuple[str | None, str]:
-    """(a checkpoint to fine-tune that is on this machine, or None; why not): AUTOML_AGENT_TEXT_MODEL, else a
-    well-known checkpoint in the local Hugging Face cache. Nothing is downloaded."""
+    """(a pretrained sequence classifier checkpoint, or None; why not): AUTOML_AGENT_TEXT_MODEL (a
+    save_pretrained folder or a hub id), else a well-known checkpoint in the local cache; downloads as
+    checkpoints.local_checkpoint allows."""
     return local_checkpoint(TEXT_MODEL_ENV, CACHED_HUB_MODELS, "text")
 
 
