@@ -60,11 +60,13 @@ def markdown(results: dict[str, Any]) -> str:
     cfg, mach = results["config"], results["machine"]
     systems = [s for s in ("flaml", "autogluon") if any(_base(results, d, s) for d in results.get("baselines", {}))]
     bp = mach.get("bench_packages") or {}
-    lines = [f"# AutoML-Agent benchmark, {results['date']}", ""]
+    paper = cfg.get("suite", "paper") == "paper"
+    title = "" if paper else (" — the wide bench" + (f", {cfg['half']} half" if cfg.get("half") else ""))
+    lines = [f"# AutoML-Agent benchmark, {results['date']}{title}", ""]
     lines += [f"Command: `{results['command']}` (repository root, product venv; baselines in `.venv-bench`)."
               + "".join(f" Then `{c}`." for c in (results.get("commands") or [])[1:]), ""]
-    lines += [f"- **Ours**: the real pipeline (Python API), brain `{cfg['llm']}`, `budget_s={cfg['budget_s']:g}` "
-              f"(tuning time per plan), `n_plans={cfg['n_plans']}`, seed {cfg['seed']}, hard limit "
+    lines += [f"- **Ours**: the real pipeline (Python API), brain `{cfg['llm']}`, `budget_s={cfg['budget_s']:g}`, "
+              f"`n_plans={cfg['n_plans']}`, seed {cfg['seed']}, hard limit "
               f"{cfg['timeout_s']:.0f} s per run.",
               "- **Baselines**: " + (", ".join(
                   f"{NAMES[s]} {bp.get({'flaml': 'flaml', 'autogluon': 'autogluon.tabular'}[s], '')}"
@@ -86,23 +88,35 @@ def markdown(results: dict[str, Any]) -> str:
               "- **Code measured**: " + _code(cfg.get("code") or {}),
               f"- Total wall time of this benchmark: {_s(results.get('wall_s_total'))} s"
               + (" (all the commands above)." if len(results.get("commands") or []) > 1 else "."), ""]
+    if cfg.get("sources"):
+        lines += [("Data (wide bench): tables that a registry package ships as files, written to CSV unchanged but "
+                   "for the R row names (`benchmarks/registry.py`); the half each belongs to was drawn at random "
+                   "before any tuning (dev may be tuned on, check is kept aside):"), "",
+                  "| dataset | half | source | rows | columns | target (missing) | task | metric |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for key, m in cfg["sources"].items():
+            lines.append(f"| {key} | {m['half']} | {m['package']} {m['version']} `{m['item']}` | {m['rows']:,} | "
+                         f"{m['columns']} | {m['target']} ({m['target_missing']:,}) | {m['task']} | {m['metric']} |")
+        lines.append("")
     if results.get("chart"):
         lines += [f"![NPS and wall time per dataset]({results['chart']})", ""]
     # ---------------------------------------------------------------- summary
+    lines += _head_to_head((results.get("summary") or {}).get("head_to_head"), systems)
     lines += ["## Summary", "",
-              "| setting | rows run | SR | NPS | CS | requirements met | paper SR / NPS / CS (from the paper, not re-run) |",
-              "|---|---|---|---|---|---|---|"]
-    for setting, s in (results.get("summary") or {}).items():
+              "| setting | rows run | SR | NPS | CS | requirements met |"
+              + (" paper SR / NPS / CS (from the paper, not re-run) |" if paper else ""),
+              "|---|---|---|---|---|---|" + ("---|" if paper else "")]
+    for setting, s in _settings(results):
         o, p = s["ours"], s["paper"]
         lines.append(f"| {SETTING_NAMES[setting]} | {o['n_ran']} of {o['n_rows']} | {_f(o['SR'], 2)} | {_f(o['NPS'])} | "
-                     f"{_f(o['CS'])} | {_f(o['requirements_met'], 2) if setting == 'ca' else '–'} | "
-                     f"{p['SR']:.2f} / {p['NPS']:.2f} / {p['CS']:.2f} |")
+                     f"{_f(o['CS'])} | {_f(o['requirements_met'], 2) if setting == 'ca' else '–'} |"
+                     + (f" {p['SR']:.2f} / {p['NPS']:.2f} / {p['CS']:.2f} |" if paper else ""))
     lines.append("")
     if systems:
         lines += ["| setting | baseline | datasets | baseline mean NPS | ours, same datasets | NPS ratio | ours better / "
                   "baseline better | baseline met the CA requirements | baseline wall s | ours wall s | wall ratio |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for setting, s in (results.get("summary") or {}).items():
+        for setting, s in _settings(results):
             for system, b in s["baselines"].items():
                 lines.append(f"| {SETTING_NAMES[setting]} | {NAMES[system]} | {b['n']} | {_f(b['NPS'])} | "
                              f"{_f(b['ours_NPS_same_rows'])} | {_f(b['ratio_of_means'])} | {b['ours_better']} / "
@@ -121,7 +135,7 @@ def markdown(results: dict[str, Any]) -> str:
         for s in systems:
             head += f" {NAMES[s]} | {NAMES[s]}/ours NPS | {NAMES[s]} s |" + (f" {NAMES[s]} held |" if setting == "ca" else "")
             sep += "---|---|---|" + ("---|" if setting == "ca" else "")
-        if setting == "cf":
+        if setting == "cf" and paper:
             head += " paper NPS (from the paper, not re-run) |"
             sep += "---|"
         lines += [head, sep]
@@ -132,7 +146,7 @@ def markdown(results: dict[str, Any]) -> str:
                     cells.append("–")
                 for s in systems:
                     cells += ["–"] * (4 if setting == "ca" else 3)
-                if setting == "cf":
+                if setting == "cf" and paper:
                     cells.append(_f(r.get("paper_nps_cf"), 2))
                 lines.append("| " + " | ".join(cells) + " |")
                 continue
@@ -150,19 +164,19 @@ def markdown(results: dict[str, Any]) -> str:
                 cells += [val, _ratio(b, sc["NPS"]), _s(b.get("process_wall_s"))]
                 if setting == "ca":
                     cells.append(_held(b.get("constraints_all_held")))
-            if setting == "cf":
+            if setting == "cf" and paper:
                 cells.append(_f(r.get("paper_nps_cf"), 2))
             lines.append("| " + " | ".join(cells) + " |")
-        if setting == "cf":
-            paper = results.get("paper_reference", {})
+        ref = results.get("paper_reference", {})
+        if setting == "cf" and paper:
             lines += ["", f"Paper means (AutoML-Agent with GPT-4o, over the paper's own 14 datasets; from the paper, "
-                          f"not re-run): SR {paper['cf']['SR']:.2f}, NPS {paper['cf']['NPS']:.2f}, "
-                          f"CS {paper['cf']['CS']:.2f}."]
-        else:
-            paper = results.get("paper_reference", {})
-            lines += ["", f"Paper means (from the paper, not re-run): SR {paper['ca']['SR']:.2f}, NPS "
-                          f"{paper['ca']['NPS']:.2f}, CS {paper['ca']['CS']:.2f}.", "",
-                      "Requirements, as measured (ours, then each baseline on the same requirements):", ""]
+                          f"not re-run): SR {ref['cf']['SR']:.2f}, NPS {ref['cf']['NPS']:.2f}, "
+                          f"CS {ref['cf']['CS']:.2f}."]
+        elif setting == "ca":
+            if paper:
+                lines += ["", f"Paper means (from the paper, not re-run): SR {ref['ca']['SR']:.2f}, NPS "
+                              f"{ref['ca']['NPS']:.2f}, CS {ref['ca']['CS']:.2f}."]
+            lines += ["", "Requirements, as measured (ours, then each baseline on the same requirements):", ""]
             for r in rows:
                 if r["status"] in NOT_RUN:
                     continue
@@ -246,6 +260,70 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"- {r['dataset']} ({r['setting']}): “{r['instruction']}”")
     lines.append("")
     return "\n".join(lines)
+
+
+def _settings(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(k, v) for k, v in (results.get("summary") or {}).items() if k in SETTING_NAMES]
+
+
+def _metric(v: Any) -> str:
+    if v is None:
+        return "–"
+    return f"{v:,.0f}" if abs(v) >= 1000 else (f"{v:.2f}" if abs(v) >= 10 else f"{v:.4f}")
+
+
+def _load(v: dict[str, Any] | None) -> str:
+    return "–" if not v else f"{v['before'][0]:.1f}→{v['after'][0]:.1f}"
+
+
+def _head_to_head(h: dict[str, Any] | None, systems: list[str]) -> list[str]:
+    """The raw-metric table: every dataset, ours against each baseline, wins and losses, wall times, load."""
+    if not h or not h["rows"]:
+        return []
+    t = h["tally"]
+    budget = h["budget_s"]
+    lines = ["## Head to head (constraint-free rows, raw test metric)", "",
+             (f"Ours is the whole run (instruction to saved model) with `budget_s={budget:g}`; its wall time is the "
+              "run's process. Gain = how much better ours is than the baseline, relative to the baseline (positive: "
+              f"ours better). Against AutoGluon a loss of at most {h['tolerance']:.0%} counts as level. Load = the "
+              "machine's 1-minute load average before→after the row (2 cores, shared)."), ""]
+    tally = [f"ours ≥ AutoGluon (within {h['tolerance']:.0%}) on **{t['autogluon_ok']} of {t['n']}**"
+             if "autogluon" in systems else "",
+             f"ahead of FLAML on **{t['flaml_ahead']} of {t['n']}**" if "flaml" in systems else "",
+             f"our whole run ≤ {budget:g} s on **{t['within_budget']} of {t['n']}**"]
+    if t["ca_n"]:
+        tally.append(f"constraint-aware latency limits met on **{t['ca_held']} of {t['ca_n']}**")
+    lines += ["Tally: " + "; ".join(x for x in tally if x) + ".", ""]
+    head = "| dataset | metric | ours | ours s | load |"
+    sep = "|---|---|---|---|---|"
+    for s in systems:
+        head += f" {NAMES[s]} | gain vs {NAMES[s]} | verdict | {NAMES[s]} s | load |"
+        sep += "---|---|---|---|---|"
+    head += " CA: ours | CA: latency ms (limit) | CA s |"
+    sep += "---|---|---|"
+    lines += [head, sep]
+    for r in h["rows"]:
+        ours = _metric(r["ours"]) + ("" if r["ours_status"] == "succeeded" else f" ({r['ours_status']})")
+        cells = [r["dataset"], r["metric"], ours, _s(r["ours_wall_s"]) + ("" if r["within_budget"] else " ✗"),
+                 _load(r.get("ours_load"))]
+        for s in systems:
+            b = r.get(s)
+            if not b:
+                cells += ["n/a", "–", "–", "–", "–"]
+                continue
+            gain = "–" if b["gain"] is None else f"{b['gain']:+.1%}"
+            cells += [_metric(b["value"]) if b["value"] is not None else "error", gain, b["verdict"],
+                      _s(b["wall_s"]), _load(b.get("load"))]
+        ca = r.get("ca")
+        if ca:
+            lat = "–" if ca["latency_ms"] is None else f"{ca['latency_ms']:.2g}"
+            cells += [_metric(ca["value"]) + ("" if ca["status"] == "succeeded" else f" ({ca['status']})"),
+                      f"{lat} ({ca['limit_ms']:g}) {'✓' if ca['held'] else '✗'}" if ca["limit_ms"] else "–",
+                      _s(ca["wall_s"])]
+        else:
+            cells += ["–", "–", "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _code(code: dict[str, Any]) -> str:

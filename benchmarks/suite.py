@@ -34,6 +34,7 @@ class Entry:
     paper_nps_cf: float | None = None  # AutoML-Agent (GPT-4o) constraint-free NPS read from the paper's chart
     paper_name: str = ""  # the dataset's name in the paper, when it is (a stand-in for) one of its datasets
     note: str = ""
+    source: Any = None  # registry.Source for the wide bench (a table a package ships); None = ../shared
 
     @property
     def tabular(self) -> bool:

