@@ -18,9 +18,11 @@ def __getattr__(name: str):
 
 def load_ipython_extension(ipython) -> None:
     """%load_ext automl_agent_jupyter"""
+    from .brains.offline.words import warm_up_in_background
     from .notebook.magic import load
 
     load(ipython)
+    warm_up_in_background()  # the prompt agent's word tables load while the first cell is written
 
 
 def unload_ipython_extension(ipython) -> None:

@@ -27,6 +27,9 @@ class Run:
     metrics = property(lambda self: self.record.metrics.get("test", {}))
     plans = property(lambda self: self.record.plans)
     requirements = property(lambda self: self.record.requirements)
+    # when the status is needs_clarification: each question with the best guess and its options; answer with
+    # run(..., target=q.guess) / task=...
+    questions = property(lambda self: self.record.choices)
 
     def predict(self, rows: Any) -> list[Any]:
         """Predictions of the saved model (loaded from disk as a deployment would)."""
@@ -63,6 +66,9 @@ class AutoMLAgent:
             self.settings.base_url = base_url
         self.brain, self.on_event = brain, on_event
         self._brain_options = {"api_key": api_key} if api_key else {}
+        from .brains.offline.words import warm_up_in_background
+
+        warm_up_in_background()  # the prompt agent's word tables (about a second) load while the caller goes on
 
     def __repr__(self) -> str:
         return f"AutoMLAgent(llm={self.settings.llm!r})"

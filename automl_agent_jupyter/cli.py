@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .record import list_runs
+from .schema import TASKS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,6 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="the data file (CSV/TSV)")
     r.add_argument("--out", help="run folder (default: runs/<run id>)")
     r.add_argument("--target", help="the column to predict (default: parsed from the instruction)")
+    r.add_argument("--task", choices=TASKS, help="the kind of task (default: parsed from the instruction)")
     r.add_argument("--llm", help="model name on an OpenAI-compatible server (default: the offline brain); the key "
                    "comes from OPENAI_API_KEY (environment or .env)")
     r.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 (default: "
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                               "approve_flagged_code": args.approve_flagged_code or None}.items() if v is not None}
     try:
         agent = AutoMLAgent(llm=args.llm, base_url=args.base_url, on_event=show, **opts)
-        run = agent.run(args.instruction, data=args.data, out=args.out, auto=not args.plan_only, target=args.target)
+        run = agent.run(args.instruction, data=args.data, out=args.out, auto=not args.plan_only, target=args.target,
+                        task=args.task)
     except AutoMLError as exc:
         print(f"automl-agent: {exc}", file=sys.stderr)
         return 2
@@ -72,8 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"status: {rec.status}")
     if rec.message:
         print(f"message: {rec.message}")
-    for q in rec.questions:
-        print(f"question: {q}")
+    if rec.choices:
+        for q in rec.choices:
+            print(f"question: {q.text}")
+            if q.guess is not None:
+                print(f"  best guess: {q.guess}  (to accept it, run again with {q.flag})")
+            if len(q.options) > 1:
+                print("  options: " + "; ".join(o.get("label", str(o.get("value"))) for o in q.options[:12]))
+    else:
+        for q in rec.questions:
+            print(f"question: {q}")
     for p in rec.plans:
         best = p.candidates[0] if p.candidates else None
         pred = f"predicted {best.name} {best.predicted_metric}" if best else ""

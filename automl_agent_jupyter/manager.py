@@ -173,9 +173,12 @@ class Manager:
             peek = self.data_agent.peek(data) if data else None
             self.req = req = self.prompt_agent.parse(instruction, data, peek, {"target": target, "task": task})
             rec.requirements = req
-        questions = self._missing_essentials(req, peek)
-        if questions:
-            return self._stop("needs_clarification", "Some essentials are missing: " + " ".join(questions), questions)
+        choices = self.prompt_agent.questions(req, peek)
+        if choices:
+            rec.choices = choices
+            questions = [q.text for q in choices]
+            return self._stop("needs_clarification", "Some essentials are missing or unsure: " + " ".join(questions),
+                              questions)
         with self._stage("retrieval"):
             items, notes = retrieve(req, self.sources or sources_from(self.settings.knowledge_sources))
             rec.knowledge = items
@@ -194,22 +197,6 @@ class Manager:
         rec.status = "planned"
         rec.message = f"{len(rec.plans)} plans; best predicted: {rec.plans[0].title}" if rec.plans else "no plan"
         return self.save()
-
-    def _missing_essentials(self, req: Requirements, peek: dict[str, Any] | None) -> list[str]:
-        q = []
-        columns = (peek or {}).get("columns") or []
-        if not req.data_path:
-            q.append("Which data file should I use? Pass --data PATH (a CSV file).")
-        if not req.task and not req.target and columns:
-            q.append(f"Which column should be predicted? Columns are: {', '.join(columns[:40])}.")
-        elif not req.task:
-            q.append("What kind of task is it: classification, regression or clustering? Name the column to "
-                     "predict, e.g. 'predict the price'.")
-        elif req.task.startswith("tabular") and not req.target and columns:
-            what = "hold the reference labels for the clustering" if req.task == "tabular_clustering" \
-                else "should be predicted"
-            q.append(f"Which column {what}? Columns are: {', '.join(columns[:40])}.")
-        return q
 
     def _new_plans(self, pool: list[str], n0: int) -> list[Plan]:
         """P plans from the brain (ids P<n0+1>...), each decomposed into the data agent's steps."""

@@ -57,6 +57,28 @@ class ComplexityMetric(_Model):
     unit: str
 
 
+class FieldSource(_Model):
+    """How one requirement field was decided: set by the user (a flag, the form) or read by the agent from
+    the instruction and the data, with the evidence and a confidence (0-1). An LLM brain asks only about
+    fields below its confidence bar; the widget and CLI ask the user about them with ``options``."""
+
+    value: Any = None
+    source: Literal["user", "agent", "default"] = "agent"
+    confidence: float = 1.0
+    evidence: str = ""
+    options: list[Any] = Field(default_factory=list)  # alternatives, best first (e.g. other columns)
+
+
+class Question(_Model):
+    """What the agent asks when a field is missing or uncertain: its best guess and the alternatives."""
+
+    field: str  # task | target | metric | n_clusters | data | ...
+    text: str
+    guess: Any = None
+    options: list[dict[str, Any]] = Field(default_factory=list)  # {"value": ..., "label": ..., "sample": [...]}
+    flag: str = ""  # the CLI flag that answers it, e.g. "--target Quality"
+
+
 class Problem(_Model):
     area: str = "tabular data analysis"
     downstream_task: Task | None = None
@@ -76,6 +98,7 @@ class DatasetSpec(_Model):
     description: str = ""
     path: str | None = None
     split: dict[str, float] | None = None  # user-given ratios, e.g. {"train": .8, "valid": .1, "test": .1}
+    split_column: str | None = None  # a user-given column that says which rows are train / test
 
 
 class ModelSpec(_Model):
@@ -99,6 +122,13 @@ class Requirements(_Model):
     model: list[ModelSpec] = Field(default_factory=list)
     knowledge: list[dict[str, Any]] = Field(default_factory=list)
     service: Service = Field(default_factory=Service)
+    # per field (task, target, metric, limits, models, n_clusters, windows, split): who decided it, from what
+    # evidence, how sure; absent for a field nobody read (an older record or an LLM answer)
+    field_sources: dict[str, FieldSource] = Field(default_factory=dict)
+
+    def uncertain(self, below: float = 0.6) -> list[str]:
+        """The fields the agent read with a confidence below ``below`` (never those the user set)."""
+        return [k for k, f in self.field_sources.items() if f.source != "user" and f.confidence < below]
 
     @model_validator(mode="after")
     def _fits_context(self, info: ValidationInfo) -> Requirements:
@@ -143,6 +173,7 @@ class RequestCheck(_Model):
     status: Literal["ok", "not_ml", "needs_clarification"]
     message: str = ""
     questions: list[str] = Field(default_factory=list)
+    choices: list[Question] = Field(default_factory=list)  # the same questions with best guess and options
 
 
 # ---------------------------------------------------------------- retrieval
@@ -284,6 +315,7 @@ class RunRecord(_Model):
     status: Status = "planned"
     message: str = ""
     questions: list[str] = Field(default_factory=list)
+    choices: list[Question] = Field(default_factory=list)  # the questions with best guess and options
     instruction: str = ""
     data: str | None = None
     brain: str = "offline"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..brains import Brain
-from ..schema import DatasetSpec, Requirements
+from ..schema import DatasetSpec, FieldSource, Question, Requirements
 
 
 class PromptAgent:
@@ -28,6 +28,16 @@ class PromptAgent:
             if not req.dataset:
                 req.dataset.append(DatasetSpec(path=data_path))
             req.dataset[0].target_variables = [overrides["target"]]
+            req.field_sources["target"] = FieldSource(value=overrides["target"], source="user",
+                                                      evidence="set by the user")
         if overrides.get("task"):
             req.problem.downstream_task = overrides["task"]
+            req.field_sources["task"] = FieldSource(value=overrides["task"], source="user", evidence="set by the user")
         return req
+
+    def questions(self, req: Requirements, peek: dict[str, Any] | None) -> list[Question]:
+        """What to ask before planning: missing or uncertain fields, each with a best guess and options (the
+        same rules for every brain; an answer without confidences is asked about only where it is missing)."""
+        from ..brains.offline.parser import questions_for
+
+        return questions_for(req, peek)

@@ -78,9 +78,15 @@ class TimeSeriesTask(ModalityTask):
     def peek(self, path: str) -> dict[str, Any]:
         df = pd.read_csv(path, nrows=2000, sep=None, engine="python")
         dc = date_column(df)
+        freq = None
+        if dc is not None:  # the data's step, so "the past two weeks" of hourly data is 336 steps
+            gaps = pd.to_datetime(df[dc], errors="coerce", format="mixed").diff().dt.total_seconds().dropna()
+            freq = float(gaps.median()) if len(gaps) else None
         return {"name": Path(path).stem, "modality": "time_series", "columns": [str(c) for c in df.columns],
                 "numeric": [str(c) for c in df.columns if pd.api.types.is_numeric_dtype(df[c])],
-                "nunique": {str(c): int(df[c].nunique()) for c in df.columns}, "values": {}, "date_column": dc}
+                "nunique": {str(c): int(df[c].nunique()) for c in df.columns}, "date_column": dc, "frequency_s": freq,
+                "values": {str(c): df[c].dropna().unique()[:20].tolist() for c in df.columns
+                           if c != dc and df[c].nunique() <= 20}}
 
     def profile(self, path: str, req: Requirements, seed: int) -> tuple[DataReport, Any]:
         p = Path(path).expanduser()

@@ -17,7 +17,7 @@ from ...schema import (
 )
 from ...verification import rank_candidates
 from ..base import Brain, T
-from . import debugger, parser, planner
+from . import debugger, parser, planner, words
 
 
 def _verify_request(ctx: dict[str, Any]) -> RequestCheck:
@@ -26,15 +26,12 @@ def _verify_request(ctx: dict[str, Any]) -> RequestCheck:
         return RequestCheck(status="needs_clarification", message="The instruction is empty.",
                             questions=["What should the model do? For example: 'Classify Quality as Good or Bad "
                                        "with F1 of at least 0.95.'"])
-    if not parser.is_ml_request(text) and not ctx.get("data_path"):
+    why = parser.not_ml_reason(parser.read(text, None), has_data=bool(ctx.get("data_path")))
+    if why:
         return RequestCheck(status="not_ml", message=(
-            "I build machine-learning models from a data file and one instruction (classification, regression, "
-            "clustering, image/text classification, forecasting, node classification). Give me a task and "
-            "--data, e.g. 'Classify banana quality as Good or Bad' --data banana_quality.csv."))
-    if parser.intent(text) == "consult" and not ctx.get("data_path"):
-        return RequestCheck(status="not_ml", message=(
-            "That is a question rather than a model to build. I build and verify models: give me a task and a "
-            "data file (--data)."))
+            f"Not a model to build: {why}. I build machine-learning models from a data file and one instruction "
+            "(classification, regression, clustering, image/text classification, forecasting, node "
+            "classification), e.g. 'Classify banana quality as Good or Bad' --data banana_quality.csv."))
     return RequestCheck(status="ok")
 
 
@@ -80,6 +77,7 @@ class OfflineBrain(Brain):
 
     def __init__(self) -> None:
         super().__init__()
+        words.warm_up_in_background()  # the lemma tables load while the user types
         self._rules: dict[str, Callable[[dict[str, Any]], Any]] = {
             "verify_request": _verify_request,
             "parse_requirements": lambda c: parser.parse(c["instruction"], c.get("peek"), c.get("data_path")),

@@ -1,312 +1,869 @@
-"""Offline prompt agent: an instruction (plus a peek at the data's columns) -> Requirements.
+"""Offline prompt agent: an instruction (plus a peek at the data) -> Requirements, with evidence.
 
-Rules, not a model: task words, the target matched against the file's real headers and values,
-metric names with thresholds, complexity limits with units, preferred models, cluster counts and
-user-given splits. Each rule is small and tested on the paper's own prompt phrasings.
+It reads meaning from what people write, not one wording: words are lemmatised and typos repaired against
+the vocabulary of the request language and the data's own column names (``words``); the target is the
+column the instruction talks about (its name split into words, a synonym, the values it holds, its role in
+the sentence); the task comes from all signals together (cue words, the metric's family, the target's
+values, a cluster count) and a disagreement becomes a question; thresholds, limits (kind and unit), models,
+cluster counts, forecasting windows (in the data's own steps) and splits are read in their clause. Every
+field carries its evidence and a confidence in ``Requirements.field_sources``; ``understand`` adds the
+verdict (ok / not ML / needs clarification) and the questions with a best guess and options.
+The words themselves are package data (knowledge/language.yaml).
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
-from ...schema import (ComplexityMetric, DatasetSpec, ModelSpec, PerformanceMetric, Problem, Requirements,
-                       User)
+from ...knowledge.language import language
+from ...schema import (
+    ComplexityMetric,
+    DatasetSpec,
+    FieldSource,
+    ModelSpec,
+    PerformanceMetric,
+    Problem,
+    Question,
+    Requirements,
+    User,
+)
+from .words import STOP, Text, core_words, forms, name_words
 
-NUM_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-             "ten": 10, "eleven": 11, "twelve": 12, "a couple of": 2, "a pair of": 2}
-
-# (metric name, regex, higher_is_better)
-METRICS: list[tuple[str, str]] = [
-    ("adjusted_rand_index", r"adjusted[\s-]*rand(?:[\s-]*index)?|\bari\b"),
-    ("rand_index", r"rand[\s-]*index|\brand score|\bri\b"),
-    ("f1_macro", r"macro[\s-]*(?:averaged\s+)?f1|f1[\s-]*macro"),
-    ("f1_weighted", r"weighted[\s-]*f1|f1[\s-]*weighted"),
-    ("f1", r"\bf1(?:[\s-]*score)?\b|\bf[\s-]measure\b"),
-    ("roc_auc", r"\broc[\s-]*auc\b|\bauc\b|area under the (?:roc )?curve"),
-    ("accuracy", r"\baccuracy\b|\bacc\b"),
-    ("precision", r"\bprecision\b"),
-    ("recall", r"\brecall\b|\bsensitivity\b"),
-    ("rmsle", r"\brmsle\b|root mean squared? log(?:arithmic)? error"),
-    ("rmse", r"\brmse\b|root mean squared? error"),
-    ("mae", r"\bmae\b|mean absolute error"),
-    ("mse", r"\bmse\b|mean squared? error"),
-    ("r2", r"\br2\b|\br\^2\b|r-squared|coefficient of determination"),
-    ("silhouette", r"silhouette"),
-]
 LOWER_IS_BETTER = {"rmsle", "rmse", "mae", "mse"}
-
-MODEL_WORDS: list[tuple[str, str, str]] = [  # (catalogue key, regex, family)
-    ("xgboost", r"xgboost|xgb\b", "gradient_boosting"),
-    ("lightgbm", r"lightgbm|light gbm|lgbm", "gradient_boosting"),
-    ("hist_gradient_boosting", r"hist(?:ogram)?[\s-]*gradient[\s-]*boosting", "gradient_boosting"),
-    ("catboost", r"catboost", "gradient_boosting"),
-    ("random_forest", r"random[\s-]*forests?", "bagged_trees"),
-    ("extra_trees", r"extra[\s-]*trees|extremely randomi[sz]ed", "bagged_trees"),
-    ("svm_rbf", r"\bsvm\b|support[\s-]*vector", "kernel"),
-    ("knn", r"\bknn\b|k[\s-]*nearest|nearest[\s-]*neighbou?rs?", "instance_based"),
-    ("mlp", r"\bmlp\b|multi[\s-]*layer perceptron|neural net(?:work)?", "neural"),
-    ("logistic_regression", r"logistic[\s-]*regression", "linear"),
-    ("ridge", r"\bridge\b|linear[\s-]*regression", "linear"),
-    ("kmeans", r"k[\s-]*means", "centroid"),
-    ("gaussian_mixture", r"gaussian[\s-]*mixture|\bgmm\b", "probabilistic"),
-    ("agglomerative", r"agglomerative|hierarchical clustering|ward", "hierarchical"),
-    ("gcn", r"\bgcn\b|graph convolutional", "gnn"),
-    ("gat", r"\bgat\b|graph attention", "gnn"),
-    ("graphsage", r"graph\s*sage", "gnn"),
-    ("vision_finetune", r"resnet|convnext|efficientnet|mobilenet|\bvit\b|vision transformer|pretrained (?:cnn|backbone|"
-     r"image model|vision model)|fine[\s-]*tun\w* (?:a )?(?:pretrained )?(?:cnn|backbone)", "pretrained_cnn"),
-    ("vision_linear_probe", r"linear[\s-]*prob\w*|frozen (?:features|backbone)", "pretrained_linear"),
-    ("cnn", r"\bcnn\b|convolutional", "cnn"),
-    ("transformer_finetune", r"\bbert\b|distilbert|roberta|transformer", "transformer"),
-    ("dlinear", r"dlinear", "linear_forecast"),
-    ("nlinear", r"nlinear", "linear_forecast"),
-    ("sgc", r"\bsgc\b|simplified graph conv", "gnn"),
-]
-
-TASK_PATTERNS: list[tuple[str, str]] = [
-    ("node_classification", r"\bnodes?\b|\bgraph\b|citation network|\bcora\b|citeseer|planetoid|\bgnn\b"),
-    ("time_series_forecasting", r"forecast|time[\s-]*series|input_seq_len|pred_seq_len|future values|next \d+ (?:hours|days|steps)"),
-    ("image_classification", r"\bimages?\b|\bphotos?\b|\bpictures?\b|\bpixels?\b|\bmnist\b|handwritten digit"),
-    ("text_classification", r"\btexts?\b|\bsentences?\b|\bsms\b|\bmessages?\b|\breviews?\b|sentiment|entailment|\bspam\b|\bnlp\b|\btweets?\b|\bdocuments?\b"),
-    ("tabular_clustering", r"cluster|segment|group (?:the |them )?into|into \w+ groups|unsupervised"),
-]
-CLASSIFY = r"classif|categori[sz]|\bdetect|\bwhether\b|\bidentify\b|\bpredict (?:if|whether)|\blabels?\b|\bclasses\b|binary|\bor not\b"
-REGRESS = r"regress|\bestimate\b|\bhow (?:much|many|old)\b|\bpredict (?:the )?(?:age|price|value|amount|number|count|cost|yield)"
-ML_WORDS = (CLASSIFY + "|" + REGRESS + r"|predict|forecast|cluster|\bmodel\b|\btrain|machine learning|\bml\b|"
-            r"dataset|\bdata\b|accuracy|\bf1\b|rmsle|\bfeatures?\b|target|column|csv|segment|recogni[sz]e")
-
-_CMP_HI = r"(?:at least|no less than|not less than|minimum(?: of)?|above|over|more than|greater than|exceed(?:ing|s)?|>=|>|≥|of|reach(?:ing)?|achiev\w*|get|hit)"
-_CMP_LO = r"(?:at most|no more than|not more than|less than|lower than|below|under|within|maximum(?: of)?|<=|<|≤|does not exceed|doesn't exceed|not exceed(?:ing)?|of|up to)"
-_NUM = r"(\d+(?:\.\d+)?|\.\d+)\s*(%|percent)?"
+METRIC_FAMILY = {"accuracy": "classification", "f1": "classification", "f1_macro": "classification",
+                 "f1_weighted": "classification", "precision": "classification", "recall": "classification",
+                 "roc_auc": "classification", "rmse": "regression", "rmsle": "regression", "mae": "regression",
+                 "mse": "regression", "r2": "regression", "rand_index": "clustering",
+                 "adjusted_rand_index": "clustering", "silhouette": "clustering"}
+MODALITY_TASK = {"image": "image_classification", "graph": "node_classification", "text": "text_classification"}
+TASK_MODALITY = {"image_classification": "image", "text_classification": "text", "node_classification": "graph",
+                 "time_series_forecasting": "time_series"}
+ASK_BELOW = 0.5  # a field read with less confidence than this is asked about
 
 
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+def L() -> dict[str, Any]:
+    return language()
 
 
-def _num(text: str) -> float:
-    return float(text)
+# ------------------------------------------------------------------------------------------ reading
+@dataclass
+class Reading:
+    """One instruction read against one data peek: the tokens, and which tokens each reader has used."""
+
+    text: Text
+    peek: dict[str, Any]
+    used: set[int] = field(default_factory=set)  # token indexes that are a limit, window, count, ...
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.peek.get("columns") or []]
+
+    @property
+    def modality(self) -> str:
+        return self.peek.get("modality") or "tabular"
 
 
-# ------------------------------------------------------------------------------------------ pieces
-def find_task(text: str, peek: dict[str, Any] | None) -> str | None:
-    t = text.lower()
-    modality = (peek or {}).get("modality")
-    for task, pat in TASK_PATTERNS:
-        if re.search(pat, t):
-            if task == "text_classification" and modality == "tabular" and not re.search(
-                    r"\btexts?\b|sms|entailment|sentiment|spam|nlp|sentences?", t):
-                continue
-            if task == "image_classification" and modality == "tabular":
-                continue
-            return task
-    if modality == "time_series" and not re.search(CLASSIFY, t):  # a dated table can still be a classification
-        return "time_series_forecasting"
-    if modality in ("image", "graph", "text"):
-        return {"image": "image_classification", "graph": "node_classification", "text": "text_classification"}[modality]
-    if re.search(CLASSIFY, t):
-        return "tabular_classification"
-    if re.search(REGRESS, t) or re.search(r"\bpredict\b|\bmodel\b", t):
-        return None  # decided from the target column's values (numeric with many values -> regression)
-    return None
+def read(instruction: str, peek: dict[str, Any] | None) -> Reading:
+    peek = peek or {}
+    cols = [str(c) for c in peek.get("columns") or []]
+    col_words = {w for c in cols for w in name_words(c)}
+    values = {str(v).lower() for vs in (peek.get("values") or {}).values() for v in vs if isinstance(v, str)}
+    return Reading(Text(instruction, extra_vocab=col_words | values, column_words=col_words | values), peek)
 
 
-def find_target(text: str, peek: dict[str, Any] | None) -> str | None:
-    """The column the user wants predicted, matched against the real headers."""
-    if not peek or not peek.get("columns"):
+def _num_at(t: Text, i: int) -> tuple[float, int] | None:
+    """The number starting at token i (digits, '.85', a number word, 'half', 'a couple of', '10k') and the
+    index after it."""
+    if i >= len(t):
         return None
-    columns: list[str] = peek["columns"]
-    t = text.lower()
-    nt = " " + _norm(text) + " "
-    # 1. "as Good or Bad": a column whose values contain the named classes
-    m = re.search(r"\bas (?:either )?['\"]?([\w-]+)['\"]? or ['\"]?([\w-]+)", text, re.I)
+    tok = t.tokens[i]
+    words = L()["number_words"]
+    if tok.text == "." and i + 1 < len(t) and t.tokens[i + 1].is_number and t.tokens[i].end == t.tokens[i + 1].start:
+        return float("0." + t.tokens[i + 1].text), i + 2
+    if tok.is_number:
+        return tok.number, i + 1
+    w = tok.lower
+    if w in ("a", "an") and i + 1 < len(t) and t.tokens[i + 1].lower in ("couple", "pair", "dozen"):
+        j = i + 3 if i + 2 < len(t) and t.tokens[i + 2].lower == "of" else i + 2
+        return float(words[t.tokens[i + 1].lower]), j
+    if w in words:
+        j = i + 1
+        v = float(words[w])
+        if w == "half" and j < len(t) and t.tokens[j].lower in ("a", "an"):
+            j += 1
+        if j < len(t) and t.tokens[j].lower == "-":
+            j += 1
+        return v, j
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(k|m|b)", w)
     if m:
-        wanted = {m.group(1).lower(), m.group(2).lower()}
-        for col, values in (peek.get("values") or {}).items():
-            if wanted <= {str(v).lower() for v in values}:
-                return col
-    # 2. explicit "target/label column X", "predict the X", "against the X labels"
-    cue = (r"(?:target(?: column| variable)?(?: is| =|:)?|label(?: column)?(?: is|:)?|predict(?:ing)?(?: the)?|"
-           r"estimate(?: the)?|classify(?: the)?|against(?: the)?|forecast(?: the)?|column)\s+['\"`]?([\w()./ -]{1,40})")
-    scored: list[tuple[int, str]] = []
-    for col in columns:
-        nc = _norm(col)
-        if not nc:
+        return float(m.group(1)) * L()["count_multipliers"][m.group(2)], i + 1
+    return None
+
+
+def _unit(t: Text, j: int, units: dict[str, float]) -> tuple[float, int] | None:
+    """The unit at token j (lemmatised: 'hours' -> hour, 'hrs', 'ms') and the index after it."""
+    if j >= len(t):
+        return None
+    tok = t.tokens[j]
+    for f in sorted(tok.forms | {tok.lower}, key=len, reverse=True):
+        if f in units:
+            return float(units[f]), j + 1
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([a-zµ]+)", tok.lower)
+    if m and m.group(2) in units:
+        return float(units[m.group(2)]), j + 1
+    return None
+
+
+@dataclass
+class Quantity:
+    value: float  # in the unit's base (seconds, MB, count)
+    start: int
+    end: int
+    number: float
+    unit_scale: float
+
+
+def durations(r: Reading) -> list[Quantity]:
+    """Every '<number> <time unit>' (also 'an hour', 'one-week', 'the next day', 'half a day', '10ms')."""
+    t, units = r.text, L()["time_units"]
+    out: list[Quantity] = []
+    i = 0
+    while i < len(t):
+        tok = t.tokens[i]
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)([a-zµ]+)", tok.lower)
+        if m and m.group(2) in units:  # "10ms", "5min", "6h"
+            out.append(Quantity(float(m.group(1)) * units[m.group(2)], i, i + 1, float(m.group(1)), units[m.group(2)]))
+            i += 1
             continue
-        forms = {nc, nc.rstrip("s"), nc + "s", nc.replace(" ", "")}
-        for f in forms:
-            pos = nt.find(" " + f + " ")
-            if pos >= 0:
-                score = 1
-                for cm in re.finditer(cue, t):
-                    if _norm(cm.group(1)).startswith(f):
-                        score += 5
-                # "by/of X" near a cue word is common for features; exact long names matter more
-                score += min(len(f), 20) // 5
-                scored.append((score, col))
-                break
-    if scored:
-        scored.sort(key=lambda s: (-s[0], columns.index(s[1])))
-        best = scored[0]
-        # a feature mentioned in passing ("using age and weight") should not beat an explicit cue
-        return best[1]
-    return None
-
-
-def _window_number(t: str, start: int, end: int, hi: bool) -> float | None:
-    """The threshold nearest a metric mention: 'at least 0.95 F1' or 'F1 of at least 0.95'."""
-    cmp_ = _CMP_HI if hi else _CMP_LO
-    after = t[end:end + 80]
-    m = re.match(r"[^\d.;,]{0,45}?" + cmp_ + r"\s*(?:an?\s+|the\s+)?(?:score\s+of\s+)?" + _NUM, after)
-    if m:
-        return _pct(m)
-    before = t[max(0, start - 45):start]
-    m = re.search(cmp_ + r"\s*(?:an?\s+|the\s+)?" + _NUM + r"\s*(?:\w+\s+){0,2}$", before)
-    if m:
-        return _pct(m)
-    m = re.search(_NUM + r"\s*(?:\w+\s+){0,1}$", before)  # "0.98 accuracy", "98% accuracy"
-    if m and re.search(r"\d", m.group(0)):
-        return _pct(m)
-    return None
-
-
-def _pct(m: re.Match) -> float:
-    groups = [g for g in m.groups() if g is not None]
-    number = next(float(g) for g in groups if re.fullmatch(r"\d+(?:\.\d+)?|\.\d+", g))
-    return number / 100 if any(g in ("%", "percent") for g in groups) else number
-
-
-def find_metrics(text: str) -> list[PerformanceMetric]:
-    t = text.lower()
-    found: list[PerformanceMetric] = []
-    taken: list[tuple[int, int]] = []
-    for name, pat in METRICS:
-        for m in re.finditer(pat, t):
-            if any(a <= m.start() < b for a, b in taken):
+        n = _num_at(t, i)
+        if n:
+            value, j = n
+            u = _unit(t, j, units)
+            if u and not (t.tokens[j].lower in ("s", "h", "m") and j + 1 < len(t) and t.tokens[j + 1].lower == "'"):
+                if t.tokens[i].lower in ("a", "an", "one") and j < len(t) - 1 and t.tokens[j].lower in ("and",):
+                    pass
+                end = u[1]
+                # "an hour and a half", "a year and a half"
+                if end + 2 < len(t) + 1 and t.span_text(end, min(end + 3, len(t))).lower() in ("and a half",):
+                    value += 0.5
+                    end += 3
+                out.append(Quantity(value * u[0], i, end, value, u[0]))
+                i = end
                 continue
-            taken.append((m.start(), m.end()))
-            value = _window_number(t, m.start(), m.end(), hi=name not in LOWER_IS_BETTER)
-            if value is not None and name not in LOWER_IS_BETTER and 1 < value <= 100:
-                value = value / 100  # "accuracy of at least 98" means 98 %
-            if not any(f.name == name for f in found):
-                found.append(PerformanceMetric(name=name, value=value))
+        # a unit with no number after a window word: "the next day", "next week", "tomorrow"
+        u = _unit(t, i, units)
+        if u and u[0] >= 3600 and i > 0 and t.tokens[i - 1].lower in ("next", "past", "last", "previous", "following",
+                                                                      "coming", "prior"):
+            out.append(Quantity(u[0], i, i + 1, 1.0, u[0]))
+        elif tok.lower == "tomorrow":
+            out.append(Quantity(86400.0, i, i + 1, 1.0, 86400.0))
+        i += 1
+    return out
+
+
+# ------------------------------------------------------------------------------------------ evidence helpers
+def _src(value: Any, confidence: float, evidence: str, options: list[Any] | None = None) -> FieldSource:
+    return FieldSource(value=value, source="agent", confidence=round(max(0.0, min(1.0, confidence)), 2),
+                       evidence=evidence, options=options or [])
+
+
+def _quote(t: Text, i: int, j: int) -> str:
+    return "'" + t.span_text(max(0, i), min(len(t), j)) + "'"
+
+
+# ------------------------------------------------------------------------------------------ not ML
+def not_ml_reason(r: Reading, has_data: bool) -> str | None:
+    """Why the request is not a model to build, or None."""
+    t = r.text
+    nl = L()["not_ml"]
+    ml = any(t.has(w) for w in L()["ml_words"])
+    lead = " ".join(tok.lower for tok in t.tokens[:4])
+    consult = any(lead.startswith(p) for p in nl["consult"]) or t.raw.lower().startswith(("what is", "what's"))
+    if any(t.has(p) for p in nl["off_topic"]) and not (has_data and ml):
+        return "it is not a machine-learning request (I build and verify models from a data file)"
+    if consult and (not has_data or not _mentions_any_column(r) or re.search(r"\bwithout\b", t.raw.lower())):
+        return "it is a question rather than a model to build; I build and verify models from a data file"
+    if has_data and any(t.has(p) for p in nl["descriptive"]) and not _predictive(t) and not _task_cued(t):
+        return ("it asks for a description of the data (a statistic or a plot), not a model that predicts; "
+                "pandas does that in one line")
+    if not has_data and not ml:
+        return "it is not a machine-learning request (I build and verify models from a data file)"
+    return None
+
+
+def _predictive(t: Text) -> bool:
+    return any(t.has(w) for w in ("predict", "classify", "classification", "classifier", "forecast", "cluster",
+                                  "model", "train", "regression", "estimate", "detect", "segment", "group into"))
+
+
+def _task_cued(t: Text) -> bool:
+    return any(w >= 2 and t.has(p) for cues in L()["tasks"].values() for p, w in cues.items())
+
+
+def _mentions_any_column(r: Reading) -> bool:
+    return any(_name_match(r, c)[0] >= 3 for c in r.columns)
+
+
+# ------------------------------------------------------------------------------------------ target
+def _word_alternatives(word: str) -> list[str]:
+    """A column word and the phrases that mean it (concepts kept as data: 'temp' ~ temperature, 'age' ~ how old)."""
+    out = [word]
+    wf = forms(word)
+    for key, phrases in L()["concepts"].items():
+        if len(key.split()) == 1 and forms(key) & wf:
+            out += phrases
+    return out
+
+
+def _name_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
+    """How well the instruction names ``col``: (score, token spans, evidence)."""
+    t = r.text
+    best: tuple[float, list[tuple[int, int]], str] = (0.0, [], "")
+    core = core_words(col)
+    # the exact name as written ("v(g)", "OT", "Miles_per_Gallon", "att1")
+    raw = t.raw
+    if len(col) >= 2 or col == "y":
+        for m in re.finditer(r"(?<![\w(])" + re.escape(col) + r"(?![\w(])", raw, 0 if len(col) <= 2 else re.IGNORECASE):
+            i = next((k for k, tok in enumerate(t.tokens) if tok.start >= m.start()), 0)
+            j = next((k for k, tok in enumerate(t.tokens) if tok.start >= m.end()), len(t))
+            score = 3.0 + 0.5 * len(core) + (0.75 if m.group(0) == col else 0.0) + \
+                (0.5 if not re.fullmatch(r"[A-Za-z]+", col) else 0.0)
+            best = (score, [(i, j)], f"the column name {col!r} is written")
             break
+    # the name as words, each word also by its synonyms: 'HarvestTime' ~ 'harvest time', 'temp_max' ~ 'max
+    # temperature', 'smoking' ~ 'smoke', singular/plural
+    if core:
+        hits, spans = [], []
+        for w in core:
+            if len(w) < 2 or (len(w) < 3 and w not in ("hp", "os")):
+                continue
+            for alt in _word_alternatives(w):
+                found = t.find(alt)
+                if found:
+                    hits.append(t.span_text(*found[0]))
+                    spans += found
+                    break
+        if hits:
+            frac = len(hits) / len(core)
+            score = 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0)
+            if score > best[0]:
+                best = (score, spans, f"the words of {col!r} ({', '.join(hits)}) are in the instruction")
+    # acronyms: 'oil temperature' ~ OT
+    if re.fullmatch(r"[A-Z]{2,4}", col):
+        letters = col.lower()
+        words = [k for k, tok in enumerate(t.tokens) if tok.is_word]
+        for a in range(len(words) - len(letters) + 1):
+            idx = words[a:a + len(letters)]
+            if idx == list(range(idx[0], idx[0] + len(letters))) and best[0] < 3.5 and \
+                    "".join(t.tokens[k].lower[0] for k in idx) == letters and \
+                    all(t.tokens[k].lower not in STOP for k in idx):
+                best = (3.5, [(idx[0], idx[-1] + 1)], f"{_quote(t, idx[0], idx[-1] + 1)} abbreviates {col!r}")
+    # a concept spanning several words of the name: 'mpg' ~ Miles_per_Gallon
+    name_forms = set().union(*(forms(w) for w in core)) if core else set()
+    for key, phrases in L()["concepts"].items():
+        kwords = [k for k in key.split() if k not in STOP]
+        if len(kwords) < 2 or not all(forms(k) & name_forms for k in kwords):
+            continue
+        for p in phrases:
+            spans = t.find(p)
+            if spans:
+                score = 3.0 + 0.5 * len(kwords)
+                if score > best[0]:
+                    best = (score, spans, f"{_quote(t, *spans[0])} means {col!r}")
+    return best
+
+
+def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
+    """The instruction names the values ``col`` holds ('the good from the rotten' ~ Quality: Good/Bad)."""
+    values = (r.peek.get("values") or {}).get(col) or []
+    strs = [str(v) for v in values if isinstance(v, str) and len(str(v)) > 1]
+    if not strs or len(values) > 20:
+        return 0.0, [], ""
+    t = r.text
+    hits, spans = [], []
+    for v in strs:
+        s = t.find(v.replace("_", " "))
+        if s:
+            hits.append(v)
+            spans += s
+            continue
+        # a word of the same concept as the value ('rotten' ~ Bad; 'junk' ~ spam)
+        for phrases in L()["concepts"].values():
+            if v.lower() in phrases:
+                for p in phrases:
+                    s = t.find(p)
+                    if s and p != v.lower():
+                        hits.append(f"{v}~{t.span_text(*s[0])}")
+                        spans += s
+                        break
+                break
+    if not hits:
+        return 0.0, [], ""
+    score = 2.0 + 1.0 * min(len(hits), 2)
+    shown = "/".join(strs[:5])
+    return score, spans, f"its values {shown} match {', '.join(repr(h) for h in hits[:3])}"
+
+
+_TARGET_CUES = ("predict", "estimat", "forecast", "classif", "target", "label", "guess", "how", "which", "whether",
+                "what", "tell", "detect", "identify", "flag", "spot", "filter", "know", "separate", "sort", "compare",
+                "against", "match", "evaluate", "find", "recogni", "who", "will", "does", "is", "diagnos", "catch")
+_FEATURE_CUES = ("from", "using", "use", "based", "by", "given", "with")
+
+
+def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
+    """Where a mention sits in its clause: after 'predict/estimate/which' (+), after 'from/using/based on' (-)."""
+    t = r.text
+    best, why = -9.0, ""
+    for i, _ in spans:
+        a, _b = t.clause_of(i)
+        score, w = 0.0, ""
+        for k in range(i - 1, a - 1, -1):
+            low = t.tokens[k].lower
+            if low in _FEATURE_CUES:
+                before = [tok.lower for tok in t.tokens[a:k]]
+                if low == "with" and any(b.startswith(("compar", "match", "evaluat", "align", "agree")) or b == "up"
+                                         for b in before):
+                    score, w = 1.5, "named as the reference"
+                else:
+                    score, w = -2.0, "named as an input"
+                break
+            if low.startswith(_TARGET_CUES) and (len(low) > 3 or low in _TARGET_CUES):
+                score, w = 1.5, "named as what to predict"
+                break
+        if score > best:
+            best, why = score, w
+    return (best if best > -9 else 0.0), why
+
+
+def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
+    """Columns scored as the target, best first: (score, column, evidence)."""
+    cols = r.columns
+    if not cols:
+        return []
+    generic = set(L()["target_names"])
+    out = []
+    for idx, col in enumerate(cols):
+        if col == r.peek.get("date_column"):
+            continue
+        n_score, n_spans, n_why = _name_match(r, col)
+        v_score, v_spans, v_why = _value_match(r, col)
+        score, spans, why = (n_score, n_spans, n_why) if n_score >= v_score else (v_score, v_spans, v_why)
+        if n_score and v_score:
+            score += 0.5
+        if score >= 2.5:  # a column the instruction names: where it is named matters
+            role, role_why = _role(r, spans)
+            score += role
+            if role_why:
+                why += f"; {role_why}"
+        prior = 0.0
+        if col.lower() in generic:
+            prior += 1.2
+            why = why or f"{col!r} is a conventional name for what is predicted"
+            said = [w for w in generic if r.text.has(w) and w != col.lower()]
+            if said:  # "the wine class" with a column named 'target'
+                prior += 1.5
+                why = f"{col!r} is the conventional target column and the instruction says {said[0]!r}"
+        if idx == len(cols) - 1:
+            prior += 0.3
+            why = why or f"{col!r} is the last column (a convention, not something the instruction says)"
+        nun = (r.peek.get("nunique") or {}).get(col)
+        if nun is not None and 2 <= nun <= 10 and col not in (r.peek.get("text_columns") or []):
+            prior += 0.2
+        out.append((round(score + prior, 3), col, why))
+    out.sort(key=lambda x: (-x[0], cols.index(x[1])))
+    return out
+
+
+def find_target(r: Reading) -> tuple[str | None, FieldSource]:
+    cands = target_candidates(r)
+    if not cands:
+        return None, _src(None, 0.0, "the data's columns are not known")
+    options = [c for _, c, _ in cands[:8]]
+    s1, best, why = cands[0]
+    s2 = cands[1][0] if len(cands) > 1 else 0.0
+    margin = s1 - s2
+    if s1 >= 3.0 and margin >= 0.75:
+        conf = 0.95 if margin >= 1.5 else 0.8
+    elif s1 >= 2.5 and margin >= 0.5:
+        conf = 0.7
+    elif s1 >= 1.2 and best.lower() in set(L()["target_names"]) and margin >= 0.5:
+        conf = 0.6  # only the conventional name points at it
+    elif s1 > 0:
+        conf = 0.3 if s1 >= 1.0 else 0.15
+    else:
+        conf = 0.0
+    return best, _src(best, conf, why or "no column is named; a guess", options)
+
+
+def _text_target(r: Reading, split_col: str | None) -> tuple[str | None, FieldSource]:
+    texts = (r.peek.get("text_columns") or []) + ([split_col] if split_col else [])
+    label = r.peek.get("label_column")
+    cands = [c for c in target_candidates(r) if c[1] not in texts]
+    if cands and cands[0][0] >= 3.0 and cands[0][1] != label:
+        return cands[0][1], _src(cands[0][1], 0.8, cands[0][2], [c for _, c, _ in cands[:6]])
+    if label:
+        return label, _src(label, 0.9, f"{label!r} is the data's label column (the other columns are the texts)",
+                           [c for c in r.columns if c not in texts])
+    return None, _src(None, 0.0, "no label column found")
+
+
+# ------------------------------------------------------------------------------------------ metrics
+def _metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
+    t = r.text
+    found: list[tuple[str, int, int]] = []
+    taken: set[int] = set()
+    phrases = sorted(((name, p) for name, ps in L()["metrics"].items() for p in ps),
+                     key=lambda x: -len(x[1].split()))
+    for name, p in phrases:
+        if name == "accuracy" and p in ("right", "correct", "accurate"):
+            continue  # only with a rate ("right 9 times out of 10"), below
+        for i, j in t.find(p):
+            if taken & set(range(i, j)):
+                continue
+            if p in ("roc", "ri", "acc", "ari") and t.tokens[i].text.isalpha() and len(t.tokens[i].text) <= 3 and \
+                    t.tokens[i].text.lower() != p:
+                continue
+            taken.update(range(i, j))
+            found.append((name, i, j))
+    for i, j in _rate_spans(t):
+        if not any(n == "accuracy" for n, _, _ in found) and not taken & set(range(i, j)):
+            found.append(("accuracy", i, j))
+    found.sort(key=lambda x: x[1])
     return found
 
 
-_TIME_UNITS = {"ms": 0.001, "millisecond": 0.001, "milliseconds": 0.001, "msec": 0.001, "s": 1.0, "sec": 1.0,
-               "secs": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0, "mins": 60.0, "minute": 60.0,
-               "minutes": 60.0, "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
-               "µs": 1e-6, "us": 1e-6, "microseconds": 1e-6, "microsecond": 1e-6}
-_TIME = r"(\d+(?:\.\d+)?)\s*(ms|msec|milliseconds?|µs|us|microseconds?|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?)\b"
-
-
-_SENTENCE_END = re.compile(r"[.;!?](?=\s|$)")
-_PER_ITEM = r"per (?:single )?(?:prediction|instance|sample|row|item|image|request|record|query|example)|\beach\b|latency"
-_TEST_SET = r"(?:on|for|over) (?:the (?:whole |entire |full )?)?test(?:ing)? (?:set|split|data)|whole test|entire test|all test"
-
-
-def _sentence(t: str, start: int, end: int) -> tuple[str, str]:
-    """The words before and after a match, within its own sentence."""
-    cuts = [m.end() for m in _SENTENCE_END.finditer(t, 0, start)]
-    after = _SENTENCE_END.search(t, end)
-    return t[(cuts[-1] if cuts else 0):start], t[end:(after.start() if after else len(t))]
-
-
-def find_complexity(text: str) -> list[ComplexityMetric]:
-    t = text.lower()
-    out: list[ComplexityMetric] = []
-    for m in re.finditer(_TIME, t):
-        seconds = float(m.group(1)) * _TIME_UNITS[m.group(2)]
-        before, after = _sentence(t, m.start(), m.end())
-        near = before[-50:] + " @ " + after[:50]
-        if re.search(r"(?:next|following|past|last|previous|coming|lookback of|horizon of)\s*$", before):
-            continue  # a forecasting horizon or look-back window ("the next 24 hours"), not a time limit
-        if re.search(_PER_ITEM, near):
-            out.append(ComplexityMetric(name="inference_latency", value=seconds * 1000.0, unit="ms"))
-        elif re.search(_TEST_SET, near):
-            out.append(ComplexityMetric(name="inference_time_total", value=seconds, unit="s"))
-        elif re.search(r"train|fit|build|tun|search|budget|total time|run time|runtime|finish", before):
-            out.append(ComplexityMetric(name="training_time", value=seconds, unit="s"))
-        elif re.search(r"inference|predict|respond|response", near):
-            out.append(ComplexityMetric(name="inference_latency", value=seconds * 1000.0, unit="ms"))
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(k|thousand|m|million|b|billion)?\s*(?:trainable\s+)?parameters", t)
-    if m:
-        mult = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9}.get(m.group(2) or "", 1)
-        out.append(ComplexityMetric(name="parameters", value=float(m.group(1)) * mult, unit="count"))
-    m = re.search(r"(?:model|file|size)[^.]{0,30}?(\d+(?:\.\d+)?)\s*(kb|mb|gb)\b", t) or \
-        re.search(r"(\d+(?:\.\d+)?)\s*(kb|mb|gb)\b", t)
-    if m:
-        mb = float(m.group(1)) * {"kb": 1 / 1024, "mb": 1.0, "gb": 1024.0}[m.group(2)]
-        out.append(ComplexityMetric(name="model_size", value=mb, unit="MB"))
-    return out
-
-
-def find_models(text: str) -> list[ModelSpec]:
-    t = text.lower()
+def _rate_spans(t: Text) -> list[tuple[int, int]]:
+    """'9 times out of 10', 'right 90% of the time'."""
     out = []
-    for key, pat, family in MODEL_WORDS:
-        if re.search(pat, t):
-            out.append(ModelSpec(name=key, family=family, type="preferred", description="named by the user"))
+    for i, j in t.find("out of"):
+        if i >= 1 and j < len(t):
+            out.append((i - 1, j + 1))
+    for i, j in t.find("of the time"):
+        out.append((max(0, i - 2), j))
     return out
 
 
-def find_n_clusters(text: str) -> int | None:
-    t = text.lower()
-    m = re.search(r"(?:into|in|with|find|k\s*=)\s*(\d+|" + "|".join(NUM_WORDS) + r")\s*(?:distinct\s+|separate\s+)?"
-                  r"(?:groups|clusters|segments|categories|classes)?", t)
-    if m and (re.search(r"groups|clusters|segments|k\s*=", t[m.start():m.end() + 12])):
-        g = m.group(1)
-        return int(g) if g.isdigit() else NUM_WORDS[g]
-    m = re.search(r"(\d+|" + "|".join(NUM_WORDS) + r")\s+(?:distinct\s+)?(?:groups|clusters|segments)", t)
-    if m:
-        g = m.group(1)
-        return int(g) if g.isdigit() else NUM_WORDS[g]
-    return None
+def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None, str]:
+    """The number that bounds the metric mentioned at tokens [i, j): in its clause, not used by anything else,
+    nearest first (after the name, then before it)."""
+    t = r.text
+    a, b = t.clause_of(i)
+    comps = L()["comparators"]
+    cands: list[tuple[float, int, float, str]] = []
+    k = a
+    while k < b:
+        if k in r.used or (i <= k < j and name != "accuracy"):
+            k += 1
+            continue
+        n = _num_at(t, k)
+        if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "."):
+            k += 1
+            continue
+        value, end = n
+        # a rate: "9 times out of 10"
+        if end + 3 <= len(t) and t.span_text(end, end + 3).lower() in ("times out of",) and end + 3 < len(t) and \
+                t.tokens[end + 3].is_number:
+            value, end = value / t.tokens[end + 3].number, end + 4
+        elif end + 2 <= len(t) and t.span_text(end, end + 2).lower() == "out of" and end + 2 < len(t) and \
+                t.tokens[end + 2].is_number:
+            value, end = value / t.tokens[end + 2].number, end + 3
+        pct = end < len(t) and t.tokens[end].lower in ("%", "percent", "pct")
+        if pct:
+            value, end = value / 100, end + 1
+        dist = (k - j) if k >= j else (i - end) + 0.5
+        dist = max(dist, 0)
+        # a comparator next to it makes it a threshold
+        before = t.span_text(max(a, k - 6), k).lower()
+        after = t.span_text(end, min(b, end + 3)).lower()
+        comp = any(before.endswith(c) or (" " + c + " ") in (" " + before + " ")[-25:] for c in comps["hi"] + comps["lo"]) \
+            or any(after.startswith(c) for c in comps["hi"] + comps["lo"])
+        if dist > 12 and not comp:
+            k = end
+            continue
+        cands.append((dist - (3 if comp else 0), k, value, t.span_text(k, end)))
+        k = end
+    if not cands:
+        return None, ""
+    cands.sort()
+    _, k, value, shown = cands[0]
+    r.used.update(range(k, k + 1))
+    if name not in LOWER_IS_BETTER and name != "r2" and 1 < value <= 100:
+        value = value / 100  # "accuracy of at least 98" means 98 %
+    return round(value, 6), shown
 
 
-def find_split(text: str) -> dict[str, float] | None:
-    t = text.lower()
-    m = re.search(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{1,2})\b", t)
+def find_metrics(r: Reading | str) -> list[PerformanceMetric]:
+    if isinstance(r, str):
+        r = read(r, None)
+    return _metrics(r)[0]
+
+
+def _metrics(r: Reading) -> tuple[list[PerformanceMetric], FieldSource | None]:
+    out: list[PerformanceMetric] = []
+    why = []
+    for name, i, j in _metric_mentions(r):
+        if any(m.name == name for m in out):
+            continue
+        value, shown = _threshold_near(r, i, j, name)
+        out.append(PerformanceMetric(name=name, value=value))
+        why.append(f"{_quote(r.text, i, j)} -> {name}" + (f" with threshold {shown!r}" if value is not None else ""))
+    if not out:
+        return out, None
+    return out, _src([m.model_dump() for m in out], 0.9, "; ".join(why))
+
+
+# ------------------------------------------------------------------------------------------ limits
+def _limit_kind(r: Reading, q: Quantity) -> str | None:
+    t = r.text
+    lim = L()["limits"]
+    a, b = t.clause_of(q.start, soft=True)
+    sa, sb = t.clause_of(q.start)
+    seg = " ".join(tok.lower for tok in t.tokens[a:b])
+    lemmas = set().union(*(tok.forms for tok in t.tokens[a:b])) if b > a else set()
+    full_seg = " ".join(tok.lower for tok in t.tokens[sa:sb])
+
+    def said(words: list[str], text: str, lem: set[str]) -> bool:
+        return any((" " + w + " ") in (" " + text + " ") or (" " not in w and w in lem) for w in words)
+
+    per_item = [w for w in lim["per_item"] if w not in ("each", "every", "per")]
+    if said(per_item, seg, lemmas) or re.search(r"\bper\s+(?!\w+\s+(?:of\s+)?train)", seg):
+        return "inference_latency"
+    if said(lim["test_set"], seg, set()) or ("test" in seg and re.search(r"whole|entire|all|full", seg)):
+        return "inference_time_total"
+    if re.search(r"\b(?:each|every)\s+(?!\w+\s+(?:of\s+)?train)", seg):
+        return "inference_latency"
+    if said(lim["training"], seg, lemmas):
+        return "training_time"
+    if said(lim["inference"], seg, lemmas):
+        return "inference_latency"
+    if said(lim["test_set"], full_seg, set()):
+        return "inference_time_total"
+    if said(lim["training"], full_seg, set().union(*(tok.forms for tok in t.tokens[sa:sb]))):
+        return "training_time"
+    return "inference_latency" if q.unit_scale < 1 else "training_time"
+
+
+def _is_window(r: Reading, q: Quantity) -> bool:
+    t = r.text
+    prev = " ".join(tok.lower for tok in t.tokens[max(0, q.start - 3):q.start])
+    nxt = " ".join(tok.lower for tok in t.tokens[q.end:q.end + 2])
+    if re.search(r"\b(?:next|past|last|previous|prior|following|coming|preceding|ahead|horizon|lookback|history)\b"
+                 r"(?:\s+\w+)?$", prev) or re.search(r"^(?:ahead|window|history|of (?:hourly|daily)|of data)", nxt):
+        return True
+    if t.tokens[q.start].lower == "tomorrow" or "look back" in prev or "looking back" in prev:
+        return True
+    if re.search(r"^-?\s*(?:window)", nxt) or (q.end < len(t) and t.tokens[q.end].lower in ("window",)):
+        return True
+    return "lookback" in prev.split()
+
+
+def find_complexity(r: Reading | str) -> list[ComplexityMetric]:
+    if isinstance(r, str):
+        r = read(r, None)
+    return _limits(r)[0]
+
+
+def _limits(r: Reading) -> tuple[list[ComplexityMetric], FieldSource | None]:
+    t = r.text
+    out: list[ComplexityMetric] = []
+    why: list[str] = []
+    for q in durations(r):
+        if _is_window(r, q) or set(range(q.start, q.end)) & r.used:
+            continue
+        kind = _limit_kind(r, q)
+        if kind is None:
+            continue
+        r.used.update(range(q.start, q.end))
+        value = q.value * 1000.0 if kind == "inference_latency" else q.value
+        unit = "ms" if kind == "inference_latency" else "s"
+        if any(c.name == kind for c in out):
+            continue
+        out.append(ComplexityMetric(name=kind, value=round(value, 6), unit=unit))
+        why.append(f"{_quote(t, q.start, q.end)} -> {kind} {round(value, 6):g} {unit}")
+    sizes = L()["size_units"]
+    for k, tok in enumerate(t.tokens):
+        m = re.fullmatch(r"(\d+(?:\.\d+)?)(kb|mb|gb)", tok.lower)
+        if m:
+            value, start = float(m.group(1)) * sizes[m.group(2)], k
+        elif tok.lower in sizes and k > 0 and t.tokens[k - 1].is_number:
+            value, start = t.tokens[k - 1].number * sizes[tok.lower], k - 1
+        else:
+            continue
+        if not any(c.name == "model_size" for c in out):
+            out.append(ComplexityMetric(name="model_size", value=round(value, 8), unit="MB"))
+            why.append(f"{_quote(t, start, k + 1)} -> model_size {value:g} MB")
+            r.used.update(range(start, k + 1))
+    for i, _j in t.find("parameter"):
+        a, b = t.clause_of(i)
+        for k in list(range(max(a, i - 5), i)) + list(range(i + 1, min(b, i + 6))):
+            n = _num_at(t, k)
+            if not n or not t.tokens[k].is_number and not re.fullmatch(r"\d+(?:\.\d+)?[kmb]", t.tokens[k].lower):
+                continue
+            value, end = n
+            if end < len(t) and t.tokens[end].lower in L()["count_multipliers"]:
+                value *= L()["count_multipliers"][t.tokens[end].lower]
+                end += 1
+            if not any(c.name == "parameters" for c in out):
+                out.append(ComplexityMetric(name="parameters", value=value, unit="count"))
+                why.append(f"{_quote(t, k, end)} parameters -> parameters {value:g}")
+                r.used.update(range(k, end))
+            break
+    return out, (_src([c.model_dump() for c in out], 0.85, "; ".join(why)) if out else None)
+
+
+# ------------------------------------------------------------------------------------------ models
+def _family(task: str | None) -> str:
+    if task is None:
+        return "tabular"
+    return TASK_MODALITY.get(task, "tabular")
+
+
+def find_models(r: Reading | str, task: str | None = None) -> list[ModelSpec]:
+    if isinstance(r, str):
+        r = read(r, None)
+    return _models(r, task)[0]
+
+
+def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource | None]:
+    t = r.text
+    fam = _family(task)
+    from ...knowledge import catalogue
+
+    cat = catalogue().get("models", {})
+    entries = [e for e in L()["models"] if fam in e["tasks"]]
+    phrases = sorted(((e["key"], p) for e in entries for p in e["names"]), key=lambda x: -len(x[1].split()))
+    # every model name of any task claims its words first, so 'graph convolutional network' is never a CNN
+    claims = sorted(((e["key"], p) for e in L()["models"] for p in e["names"]), key=lambda x: -len(x[1].split()))
+    taken: set[int] = set()
+    hits: list[tuple[int, str, str]] = []
+    for key, p in phrases:
+        for i, j in t.find(p):
+            if taken & set(range(i, j)):
+                continue
+            longer = [q for _, q in claims if len(q.split()) > len(p.split()) and any(
+                a <= i and j <= b for a, b in t.find(q))]
+            if longer and not any(q in [pp for k2, pp in phrases if k2 == key] for q in longer):
+                continue
+            taken.update(range(i, j))
+            hits.append((i, key, t.span_text(i, j)))
+    hits.sort()
+    out, why = [], []
+    for _, key, shown in hits:
+        if any(m.name == key for m in out):
+            continue
+        family = (cat.get(key) or {}).get("family", "")
+        out.append(ModelSpec(name=key, family=family, type="preferred", description="named by the user"))
+        why.append(f"{shown!r} -> {key}")
+    return out, (_src([m.name for m in out], 0.9, "; ".join(why)) if out else None)
+
+
+# ------------------------------------------------------------------------------------------ counts, windows, split
+def find_n_clusters(r: Reading | str) -> int | None:
+    if isinstance(r, str):
+        r = read(r, None)
+    n, _ = _n_clusters(r)
+    return n
+
+
+def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
+    t = r.text
+    for k in range(len(t)):
+        n = _num_at(t, k)
+        if not n or t.tokens[k].lower in ("a", "an", "half", "single"):
+            continue
+        value, end = n
+        nxt = [tok for tok in t.tokens[end:end + 3]]
+        words = " ".join(tok.lower for tok in nxt)
+        if re.match(r"(?:distinct |separate |different )?(?:cluster|clusters|group|groups|segment|segments)\b", words):
+            r.used.update(range(k, end))
+            return int(value), _src(int(value), 0.9, f"{_quote(t, k, end + 1)}")
+        prev = " ".join(tok.lower for tok in t.tokens[max(0, k - 2):k])
+        if re.search(r"\bk\s*=$", prev):
+            r.used.update(range(k, end))
+            return int(value), _src(int(value), 0.9, f"{_quote(t, k - 2, end)}")
+    return None, None
+
+
+def _freq_seconds(peek: dict[str, Any]) -> float | None:
+    f = peek.get("frequency_s")
+    return float(f) if f else None
+
+
+def find_task_params(r: Reading | str) -> dict[str, Any]:
+    if isinstance(r, str):
+        r = read(r, None)
+    return _windows(r)[0]
+
+
+def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
+    t = r.text
+    params: dict[str, Any] = {}
+    why: list[str] = []
+    for key in ("INPUT_SEQ_LEN", "INPUT_DIM", "PRED_SEQ_LEN", "PRED_DIM"):
+        m = re.search(key + r"\s*[=:]\s*(\d+)", t.raw, re.IGNORECASE)
+        if m:
+            params[key.lower()] = int(m.group(1))
+            why.append(f"{m.group(0)!r}")
+    freq = _freq_seconds(r.peek)
+    step_words = ("step", "steps", "time step", "timestep", "point", "points", "observation", "observations", "lag",
+                  "lags", "sample", "samples", "row", "rows")
+
+    def direction(start: int, end: int) -> str | None:
+        before = " ".join(tok.lower for tok in t.tokens[max(0, start - 4):start])
+        after = " ".join(tok.lower for tok in t.tokens[end:end + 2])
+        w = L()["windows"]
+        if re.search(r"\bahead\b|\binto the future\b", after) or after.startswith("horizon"):
+            return "pred_seq_len"
+        if after.startswith(("window", "- window", "history", "of history", "lookback", "of context")):
+            return "input_seq_len"
+        last = None
+        for tok in t.tokens[max(0, start - 4):start]:
+            for d, key in (("lookback", "input_seq_len"), ("horizon", "pred_seq_len")):
+                if any(f in tok.forms for f in (p for p in w[d] if " " not in p)):
+                    last = key
+        if "look back" in before or "looking back" in before:
+            last = "input_seq_len"
+        return last
+
+    for q in durations(r):
+        if set(range(q.start, q.end)) & r.used:
+            continue
+        d = direction(q.start, q.end)
+        if d is None and t.tokens[q.start].lower == "tomorrow":
+            d = "pred_seq_len"
+        if d is None or d in params:
+            continue
+        steps = q.value / freq if freq else q.number
+        if freq and abs(steps - round(steps)) > 1e-6:
+            continue
+        params[d] = round(steps)
+        r.used.update(range(q.start, q.end))
+        unit = f" of {'hourly' if freq == 3600 else 'daily' if freq == 86400 else f'{freq:g}-second'} data" if freq \
+            else ""
+        why.append(f"{_quote(t, max(0, q.start - 1), q.end)}{unit} -> {d.replace('_seq_len', '')} {params[d]} steps")
+    # bare step counts: "lookback 336, horizon 96", "next 24 steps", "previous 96"
+    for k, tok in enumerate(t.tokens):
+        if not tok.is_number or k in r.used:
+            continue
+        nxt = t.tokens[k + 1].lower if k + 1 < len(t) else ""
+        d = direction(k, k + 1)
+        if d is None or d in params:
+            continue
+        if nxt and nxt not in step_words and nxt not in (",", ".", ";", ")", "and") and not nxt.isdigit() and \
+                _unit(t, k + 1, L()["time_units"]) is None:
+            continue  # a number of something else ("96 features")
+        params[d] = int(tok.number)
+        r.used.add(k)
+        why.append(f"{_quote(t, max(0, k - 1), k + 1)} -> {d.replace('_seq_len', '')} {params[d]} steps")
+    return params, (_src(params, 0.85, "; ".join(why)) if why else None)
+
+
+def find_split(r: Reading | str) -> dict[str, float] | None:
+    if isinstance(r, str):
+        r = read(r, None)
+    return _split(r)[0]
+
+
+def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource | None]:
+    t = r.text
+    low = t.raw.lower()
+    m = re.search(r"(\d{1,2})\s*/\s*(\d{1,2})\s*/\s*(\d{1,2})\b", low)
     if m:
         a, b, c = (int(x) for x in m.groups())
         if a + b + c == 100:
-            return {"train": a / 100, "valid": b / 100, "test": c / 100}
-    m = re.search(r"(\d{1,2})\s*/\s*(\d{1,2})\s*(?:train[\s/-]*test)?\s*split", t) or \
-        re.search(r"train[\s/-]*test split of (\d{1,2})\s*/\s*(\d{1,2})", t)
+            return {"train": a / 100, "valid": b / 100, "test": c / 100}, None, _src(
+                {"train": a / 100, "valid": b / 100, "test": c / 100}, 0.9, repr(m.group(0)))
+    m = re.search(r"(\d{1,2})\s*/\s*(\d{1,2})\b", low)
+    if m and int(m.group(1)) + int(m.group(2)) == 100:
+        a, b = int(m.group(1)), int(m.group(2))
+        return {"train": a / 100, "test": b / 100}, None, _src({"train": a / 100, "test": b / 100}, 0.9,
+                                                                 repr(m.group(0)))
+    m = re.search(r"(\d{1,2})\s*(?:%|percent)\s*(?:of (?:the )?(?:data|rows)\s*)?(?:for|as)\s*(?:the\s+)?"
+                  r"(test|validation|hold[\s-]?out)", low)
     if m:
-        a, b = (int(x) for x in m.groups())
-        if a + b == 100:
-            return {"train": a / 100, "test": b / 100}
-    m = re.search(r"(\d{1,2})\s*(?:%|percent)\s*(?:of the data )?(?:for|as)\s*(?:the\s+)?test", t)
-    if m:
-        return {"test": int(m.group(1)) / 100}
-    return None
+        return {"test": int(m.group(1)) / 100}, None, _src({"test": int(m.group(1)) / 100}, 0.9, repr(m.group(0)))
+    # a column that says which rows train and which test ("use the split column", "the given train/test split")
+    split_values = set(L()["split_values"])
+    said_split = t.has("split") or bool(re.search(r"\btrain\s*(?:/|and|-)\s*test\b", t.raw.lower()))
+    for col, values in (r.peek.get("values") or {}).items():
+        vs = {str(v).lower() for v in values}
+        if len(vs) >= 2 and vs <= split_values and (said_split or _name_match(r, col)[0] >= 3):
+            return None, col, _src({"column": col}, 0.85, f"the column {col!r} holds {'/'.join(map(str, values))}")
+    return None, None, None
 
 
-def find_task_params(text: str) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for key in ("INPUT_SEQ_LEN", "INPUT_DIM", "PRED_SEQ_LEN", "PRED_DIM"):
-        m = re.search(key + r"\s*[=:]\s*(\d+)", text, re.I)
-        if m:
-            params[key.lower()] = int(m.group(1))
-    t = text.lower()
-    steps = r"(\d+)\s*(?:time[\s-]*steps?|steps?|hours?|days?|weeks?|months?|minutes?|points?|observations?)"
-    m = re.search(r"(?:next|following|future|ahead|horizon of)\s+" + steps, t) or re.search(steps + r"\s+ahead", t)
-    if m and "pred_seq_len" not in params:
-        params["pred_seq_len"] = int(m.group(1))
-    m = re.search(r"(?:last|past|previous|lookback of|look-back of|history of)\s+" + steps, t)
-    if m and "input_seq_len" not in params:
-        params["input_seq_len"] = int(m.group(1))
-    return params
+# ------------------------------------------------------------------------------------------ task
+def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric], n_clusters: int | None,
+                 windows: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
+    t = r.text
+    scores = {k: 0.0 for k in L()["tasks"]}
+    why: list[str] = []
+    model_words = {k for e in L()["models"] for p in e["names"] for a, b in t.find(p) for k in range(a, b)}
+    for task, cues in L()["tasks"].items():
+        for phrase, w in cues.items():
+            spans = [s for s in t.find(phrase) if not set(range(*s)) & model_words]  # 'logistic regression'
+            if spans:
+                scores[task] += float(w)
+                why.append(f"{_quote(t, *spans[0])}: {task.split('_', 1)[-1]}")
+    fams = {METRIC_FAMILY.get(m.name) for m in metrics}
+    for f in fams:
+        if f:
+            scores[f"tabular_{f}"] += 3.0
+            why.append(f"a {f} metric")
+    if n_clusters is not None:
+        scores["tabular_clustering"] += 2.0
+    if windows.get("pred_seq_len") or windows.get("input_seq_len"):
+        scores["time_series_forecasting"] += 3.0
+        why.append("forecast windows")
+    if target:
+        values = (r.peek.get("values") or {}).get(target)
+        nun = (r.peek.get("nunique") or {}).get(target)
+        numeric = target in (r.peek.get("numeric") or [])
+        if not numeric or (values is not None and nun is not None and nun <= 10):
+            scores["tabular_classification"] += 1.5
+            why.append(f"{target!r} holds {nun} distinct values")
+        elif nun is not None and nun > 20:
+            scores["tabular_regression"] += 1.5
+            why.append(f"{target!r} is numeric with {nun} distinct values")
+            if not numeric or not t.has("forecast"):
+                scores["tabular_regression"] += 0.5 if t.has("predict") or t.has("estimate") else 0.0
+    if r.modality == "time_series":
+        scores["time_series_forecasting"] += 1.0
+    else:
+        scores["time_series_forecasting"] -= 3.0  # a table with no dates cannot be forecast
+    return scores, why
 
 
+def find_task(r: Reading, target: str | None, metrics: list[PerformanceMetric], n_clusters: int | None,
+              windows: dict[str, Any]) -> tuple[str | None, FieldSource]:
+    if r.modality in MODALITY_TASK:
+        task = MODALITY_TASK[r.modality]
+        return task, _src(task, 0.95, f"the data is {r.modality} ({r.peek.get('format') or 'files'})")
+    scores, why = _task_scores(r, target, metrics, n_clusters, windows)
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    (best, s1), (_, s2) = ranked[0], ranked[1]
+    options = [k for k, v in ranked if v > 0] or [k for k, _ in ranked[:3]]
+    if s1 <= 0:
+        return None, _src(None, 0.0, "no word says what kind of task it is", options)
+    if s1 - s2 >= 2.0:
+        conf = 0.95
+    elif s1 - s2 >= 1.0:
+        conf = 0.75
+    elif s1 - s2 > 0:
+        conf = 0.45
+    else:
+        conf = 0.3
+    return best, _src(best, conf, "; ".join(why[:6]) + f" (scores: {', '.join(f'{k}={v:g}' for k, v in ranked[:3])})",
+                      options)
+
+
+# ------------------------------------------------------------------------------------------ the rest
 def expertise(text: str) -> str:
     t = text.lower()
-    if re.search(r"\bi(?:'m| am) (?:new|a beginner|not (?:an? )?(?:expert|technical))|no (?:ml )?experience|simple terms", t):
+    if any(w in t for w in L()["novice_words"]):
         return "low"
-    if len(re.findall(r"hyperparameter|optuna|stratif|cross[\s-]*valid|regulari[sz]|learning rate|f1|rmsle|auc|"
-                      r"xgboost|lightgbm|gcn|transformer|embedding", t)) >= 2:
+    if sum(w in t for w in L()["expert_words"]) >= 2:
         return "high"
     return "medium"
 
@@ -321,35 +878,59 @@ def intent(text: str) -> str:
 
 def domain(text: str, name: str) -> str:
     t = (text + " " + name).lower()
-    for dom, pat in [("agriculture / food quality", r"banana|fruit|crop|food"),
-                     ("software engineering", r"software|defect|bug|code"),
-                     ("healthcare", r"smok|health|patient|medical|disease|bio"),
-                     ("biology / fisheries", r"crab|fish|abalone"),
-                     ("handwriting recognition", r"digit|handwrit|mnist|mfeat"),
-                     ("messaging / spam filtering", r"sms|spam|email"),
-                     ("energy", r"electric|transformer|etth|energy|power"),
-                     ("academic citation networks", r"cora|citation|paper")]:
-        if re.search(pat, t):
+    for dom, words in L()["domains"].items():
+        if any(w in t for w in words):
             return dom
     return ""
 
 
+def is_ml_request(instruction: str) -> bool:
+    return not_ml_reason(read(instruction, None), has_data=False) is None
+
+
 # ------------------------------------------------------------------------------------------ whole
-def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None) -> Requirements:
-    """Instruction + a peek at the data -> Requirements (the paper's schema)."""
-    text = instruction.strip()
-    task = find_task(text, peek)
-    target = find_target(text, peek)
-    if task == "text_classification" and peek and target in (peek.get("text_columns") or []):
-        target = peek.get("label_column")  # the texts are inputs; the label column is what is predicted
-    if task is None and target and peek:
-        nunique = (peek.get("nunique") or {}).get(target)
-        numeric = target in (peek.get("numeric") or [])
-        task = "tabular_regression" if numeric and (nunique or 0) > 20 else "tabular_classification"
-    metrics = find_metrics(text)
-    modality = {"image_classification": "image", "text_classification": "text", "node_classification": "graph",
-                "time_series_forecasting": "time_series"}.get(task or "", (peek or {}).get("modality", "tabular"))
-    name = (peek or {}).get("name", "")
+def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None,
+          reading: Reading | None = None) -> Requirements:
+    """Instruction + a peek at the data -> Requirements (the paper's schema), every field with its evidence."""
+    text = (instruction or "").strip()
+    r = reading or read(text, peek)
+    sources: dict[str, FieldSource] = {}
+    n_clusters, nc_src = _n_clusters(r)
+    windows, win_src = _windows(r) if r.modality == "time_series" or "seq_len" in text.lower() else ({}, None)
+    limits, lim_src = _limits(r)
+    split, split_col, split_src = _split(r)
+    metrics, met_src = _metrics(r)
+    # the target (texts: the label column; images and graphs: none to name)
+    if r.modality == "text":
+        target, tgt_src = _text_target(r, split_col)
+    elif r.modality in ("image", "graph"):
+        target, tgt_src = None, _src(None, 0.95, f"{r.modality} data carries its own labels")
+    else:
+        target, tgt_src = find_target(r)
+        if split_col and target == split_col:
+            target, tgt_src = None, _src(None, 0.0, "the named column is the split")
+    task, task_src = find_task(r, target, metrics, n_clusters, windows)
+    if task == "time_series_forecasting" and not windows:
+        windows, win_src = _windows(r)
+    if task == "time_series_forecasting" and tgt_src.confidence < ASK_BELOW:
+        target = None  # forecasting predicts every channel unless one is named
+        tgt_src = _src(None, 0.9, "no channel named: every numeric column is forecast", tgt_src.options)
+    elif task == "time_series_forecasting" and target and target not in (r.peek.get("numeric") or []):
+        target, tgt_src = None, _src(None, 0.9, "no numeric channel named: every numeric column is forecast")
+    if task != "tabular_clustering":
+        n_clusters, nc_src = None, None
+    models, mod_src = _models(r, task)
+    sources["task"] = task_src
+    sources["target"] = tgt_src
+    for key, src in (("metric", met_src), ("limits", lim_src), ("models", mod_src), ("n_clusters", nc_src),
+                     ("windows", win_src), ("split", split_src)):
+        if src is not None:
+            sources[key] = src
+    if r.text.repairs:
+        sources.setdefault("spelling", _src([f"{a}->{b}" for a, b in r.text.repairs], 1.0,
+                                            "typos read as: " + ", ".join(f"{a}->{b}" for a, b in r.text.repairs)))
+    modality = TASK_MODALITY.get(task or "", r.modality if r.modality != "time_series" else "tabular")
+    name = r.peek.get("name", "")
     problem = Problem(
         area={"image": "computer vision", "text": "natural language processing", "graph": "graph learning",
               "time_series": "time-series analysis"}.get(modality, "tabular data analysis"),
@@ -357,16 +938,94 @@ def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None) 
         application_domain=domain(text, name),
         description=text,
         performance_metrics=metrics,
-        complexity_metrics=find_complexity(text),
-        n_clusters=find_n_clusters(text) if task == "tabular_clustering" else None,
-        task_params=find_task_params(text),
+        complexity_metrics=limits,
+        n_clusters=n_clusters,
+        task_params=windows if task == "time_series_forecasting" else {},
     )
     ds = DatasetSpec(name=name, modality=modality, target_variables=[target] if target else [],
                      source="user-upload" if data_path else "infer-search",
-                     description=(peek or {}).get("description", ""), path=data_path, split=find_split(text))
+                     description=r.peek.get("description", ""), path=data_path, split=split, split_column=split_col)
     return Requirements(user=User(intent=intent(text), expertise=expertise(text)),  # type: ignore[arg-type]
-                        problem=problem, dataset=[ds], model=find_models(text))
+                        problem=problem, dataset=[ds], model=models, field_sources=sources)
 
 
-def is_ml_request(instruction: str) -> bool:
-    return bool(re.search(ML_WORDS, instruction.lower()))
+@dataclass
+class Understanding:
+    """What the offline prompt agent made of a request: the verdict, why, the requirements, the questions."""
+
+    status: str  # ok | not_ml | needs_clarification
+    reason: str
+    requirements: Requirements | None
+    questions: list[Question]
+
+
+def understand(instruction: str, peek: dict[str, Any] | None, data_path: str | None) -> Understanding:
+    """The whole prompt-agent reading: not ML? unclear? else the requirements; never raises on text."""
+    text = (instruction or "").strip()
+    if not text:
+        return Understanding("needs_clarification", "the instruction is empty", None, [Question(
+            field="instruction", text="What should the model do? For example: 'Classify Quality as Good or Bad "
+            "with F1 of at least 0.95.'")])
+    r = read(text, peek)
+    why = not_ml_reason(r, has_data=bool(data_path))
+    if why:
+        return Understanding("not_ml", f"Not a model to build: {why}.", None, [])
+    r.used.clear()
+    req = parse(text, peek, data_path, r)
+    qs = questions_for(req, peek)
+    if qs:
+        return Understanding("needs_clarification", " ".join(q.text for q in qs), req, qs)
+    return Understanding("ok", "", req, [])
+
+
+def _column_option(col: str, peek: dict[str, Any]) -> dict[str, Any]:
+    values = (peek.get("values") or {}).get(col)
+    sample = [str(v) for v in (values or [])[:5]]
+    nun = (peek.get("nunique") or {}).get(col)
+    label = col + (f" ({', '.join(sample)})" if sample else f" ({nun} distinct values)" if nun else "")
+    return {"value": col, "label": label, "sample": sample}
+
+
+def questions_for(req: Requirements, peek: dict[str, Any] | None) -> list[Question]:
+    """Questions for the fields that are missing or read with low confidence, each with the best guess first
+    and the alternatives (columns with a sample of their values; tasks)."""
+    peek = peek or {}
+    qs: list[Question] = []
+    fs = req.field_sources
+    columns = [str(c) for c in peek.get("columns") or []]
+    if not req.data_path:
+        qs.append(Question(field="data", text="Which data file should I use? Pass --data PATH (a CSV file).",
+                           flag="--data PATH"))
+        return qs
+    task_src, tgt_src = fs.get("task"), fs.get("target")
+    tabular = (req.task or "tabular").startswith("tabular") or req.task is None
+    needs_target = tabular and peek.get("modality", "tabular") in ("tabular", "time_series") and columns and \
+        req.task != "time_series_forecasting"
+    if needs_target and (not req.target or (tgt_src and tgt_src.source != "user" and tgt_src.confidence < ASK_BELOW)):
+        guess = req.target or (tgt_src.options[0] if tgt_src and tgt_src.options else None)
+        order = ([guess] if guess else []) + [c for c in (tgt_src.options if tgt_src else []) if c != guess] + \
+            [c for c in columns if c not in (tgt_src.options if tgt_src else []) and c != guess]
+        what = "hold the reference labels for the clustering" if req.task == "tabular_clustering" \
+            else "should be predicted"
+        hint = f" My best guess is {guess!r} ({tgt_src.evidence})." if guess and tgt_src else ""
+        shown = ", ".join(columns[:40]) + (f" (and {len(columns) - 40} more)" if len(columns) > 40 else "")
+        qs.append(Question(field="target", text=f"Which column {what}?{hint} Columns are: {shown}.", guess=guess,
+                           options=[_column_option(c, peek) for c in order[:60]],
+                           flag=f"--target {_shell(guess)}" if guess else "--target COLUMN"))
+    if not req.task or (task_src and task_src.source != "user" and task_src.confidence < ASK_BELOW):
+        guess = req.task or (task_src.options[0] if task_src and task_src.options else None)
+        opts = list(dict.fromkeys(([guess] if guess else []) + list(task_src.options if task_src else []) +
+                                  ["tabular_classification", "tabular_regression", "tabular_clustering"]))
+        ev = f" ({task_src.evidence})" if task_src and task_src.evidence else ""
+        qs.append(Question(field="task", text=f"What kind of task is it? My best guess is {guess or 'unknown'}{ev}.",
+                           guess=guess, options=[{"value": o, "label": o.replace("_", " ")} for o in opts],
+                           flag=f"--task {guess or 'tabular_classification'}"))
+    return qs
+
+
+def _shell(s: str) -> str:
+    return s if re.fullmatch(r"[\w.-]+", s) else "'" + s.replace("'", "'\\''") + "'"
+
+
+__all__ = ["Understanding", "find_complexity", "find_metrics", "find_models", "find_n_clusters", "find_split",
+           "find_task_params", "is_ml_request", "parse", "questions_for", "read", "understand"]
