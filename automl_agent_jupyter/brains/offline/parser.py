@@ -54,6 +54,7 @@ class Reading:
     text: Text
     peek: dict[str, Any]
     used: set[int] = field(default_factory=set)  # token indexes that are a limit, window, count, ...
+    quantity_tokens: set[int] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -216,8 +217,28 @@ def _word_alternatives(word: str) -> list[str]:
     return out
 
 
+def _quantity_tokens(r: Reading) -> set[int]:
+    """Tokens that are part of a duration ('after a year', 'the next 12 hours'): never a column mention."""
+    if r.quantity_tokens is None:
+        r.quantity_tokens = {k for q in durations(r) if t_is_counted(r, q) for k in range(q.start, q.end)}
+    return r.quantity_tokens
+
+
+def t_is_counted(r: Reading, q: Quantity) -> bool:
+    """A duration with a number said ('a year', '12 hours'), not a bare unit word ('the next day' stays)."""
+    return q.end - q.start >= 2
+
+
 def _name_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
     """How well the instruction names ``col``: (score, token spans, evidence)."""
+    best = _name_match_all(r, col)
+    blocked = _quantity_tokens(r)
+    if best[0] and best[1] and all(set(range(a, b)) <= blocked for a, b in best[1]):
+        return 0.0, [], ""
+    return best
+
+
+def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
     t = r.text
     best: tuple[float, list[tuple[int, int]], str] = (0.0, [], "")
     core = core_words(col)
@@ -229,8 +250,8 @@ def _name_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str
             j = next((k for k, tok in enumerate(t.tokens) if tok.start >= m.end()), len(t))
             score = 3.0 + 0.5 * len(core) + (0.75 if m.group(0) == col else 0.0) + \
                 (0.5 if not re.fullmatch(r"[A-Za-z]+", col) else 0.0)
-            best = (score, [(i, j)], f"the column name {col!r} is written")
-            break
+            spans = (best[1] if best[0] else []) + [(i, j)]  # every place it is written: 'Target: defects'
+            best = (max(score, best[0]), spans, f"the column name {col!r} is written")
     # the name as words, each word also by its synonyms: 'HarvestTime' ~ 'harvest time', 'temp_max' ~ 'max
     # temperature', 'smoking' ~ 'smoke', singular/plural
     if core:
@@ -343,9 +364,13 @@ def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
         return []
     generic = set(L()["target_names"])
     out = []
+    split_values = set(L()["split_values"])
     for idx, col in enumerate(cols):
         if col == r.peek.get("date_column"):
             continue
+        vs = {str(v).lower() for v in (r.peek.get("values") or {}).get(col) or []}
+        if len(vs) >= 2 and vs <= split_values:
+            continue  # a column that says train/test is a split, never what is predicted
         n_score, n_spans, n_why = _name_match(r, col)
         v_score, v_spans, v_why = _value_match(r, col)
         score, spans, why = (n_score, n_spans, n_why) if n_score >= v_score else (v_score, v_spans, v_why)
@@ -481,7 +506,9 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
         if dist > 12 and not comp:
             k = end
             continue
-        cands.append((dist - (3 if comp else 0), k, value, t.span_text(k, end)))
+        bounded = name not in LOWER_IS_BETTER
+        if not bounded or value <= 1 or (1 < value <= 100 and name != "r2"):  # '2000 rows' is no accuracy
+            cands.append((dist - (3 if comp else 0), k, value, t.span_text(k, end)))
         k = end
     if not cands:
         return None, ""
@@ -526,6 +553,17 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
     def said(words: list[str], text: str, lem: set[str]) -> bool:
         return any((" " + w + " ") in (" " + text + " ") or (" " not in w and w in lem) for w in words)
 
+    # a limit is a bound: 'under', 'within', 'at most', 'must not take longer than', 'budget' ('one year after
+    # baseline' bounds nothing)
+    before = " " + " ".join(tok.lower for tok in t.tokens[a:q.start]) + " "
+    after = " " + " ".join(tok.lower for tok in t.tokens[q.end:min(b, q.end + 2)]) + " "
+    bound = any(f" {c} " in before[-40:] for c in L()["comparators"]["lo"]) or \
+        any(after.startswith(f" {c} ") for c in ("max", "maximum", "at most", "or less", "tops")) or \
+        re.search(r"\b(?:not|n't|dont|never|no)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b", before) or \
+        said(["budget", "limit", "cap", "time limit", "deadline"], seg, lemmas)
+    if not bound:
+        return None
+
     per_item = [w for w in lim["per_item"] if w not in ("each", "every", "per")]
     if said(per_item, seg, lemmas) or re.search(r"\bper\s+(?!\w+\s+(?:of\s+)?train)", seg):
         return "inference_latency"
@@ -541,7 +579,10 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
         return "inference_time_total"
     if said(lim["training"], full_seg, set().union(*(tok.forms for tok in t.tokens[sa:sb]))):
         return "training_time"
-    return "inference_latency" if q.unit_scale < 1 else "training_time"
+    before = t.span_text(max(a, q.start - 4), q.start).lower()
+    if any(before.endswith(c) for c in L()["comparators"]["lo"]):  # 'keep it under 5 ms'
+        return "inference_latency" if q.unit_scale < 1 else "training_time"
+    return None  # a duration that bounds nothing ('after a year')
 
 
 def _is_window(r: Reading, q: Quantity) -> bool:

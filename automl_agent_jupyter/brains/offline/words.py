@@ -147,8 +147,8 @@ def repair(word: str, vocab: frozenset[str], column_words: frozenset[str]) -> st
         return None
     best_d = min(d for _, d, _ in found)
     best = sorted(c for c, d, _ in found if d == best_d)
-    if len(best) > 1:  # a tie: the one that keeps the first letter and the length
-        best = sorted(best, key=lambda c: (c[0] != w[0], abs(len(c) - len(w)), c))
+    if len(best) > 1:  # a tie: the one that keeps the first letter; a dropped letter is the commonest typo
+        best = sorted(best, key=lambda c: (c[0] != w[0], len(c) < len(w), abs(len(c) - len(w)), c))
     return best[0]
 
 
