@@ -157,7 +157,7 @@ def test_outcome_shows_the_questions():
     view = RunView()
     view.show_outcome("needs_clarification", "Some essentials are missing.", ["Which column should be predicted?"])
     assert "Which column should be predicted?" in view.outcome.value
-    assert "rerunning the cell" in view.outcome.value
+    assert "press Continue" in view.outcome.value and "rerun the cell" in view.outcome.value
     assert view.plans.children == ()
 
 

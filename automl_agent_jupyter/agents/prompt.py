@@ -41,3 +41,46 @@ class PromptAgent:
         from ..brains.offline.parser import questions_for
 
         return questions_for(req, peek)
+
+
+def apply_answers(req: Requirements, answers: dict[str, Any]) -> Requirements:
+    """The requirements with the user's answers (the question widget, the requirements form, the CLI flags):
+    each answered field is marked as set by the user in ``field_sources``; the rest stays as inferred.
+
+    ``answers`` keys: task, target, metric ({"name", "value"}: replaces the first metric), limits ({name:
+    value or None}), n_clusters, split_column, models (catalogue names)."""
+    from ..knowledge import catalogue
+    from ..schema import ComplexityMetric, ModelSpec, PerformanceMetric
+    from ..verification import COMPLEXITY_UNITS
+
+    req = req.model_copy(deep=True)
+    if not req.dataset:
+        req.dataset.append(DatasetSpec())
+    ds, prob = req.dataset[0], req.problem
+    for key, value in answers.items():
+        if key == "task":
+            prob.downstream_task = value or None
+        elif key == "target":
+            ds.target_variables = [value] if value else []
+        elif key == "metric":
+            name = (value or {}).get("name")
+            rest = prob.performance_metrics[1:]
+            prob.performance_metrics = ([PerformanceMetric(name=name, value=value.get("value"))] if name else []) + \
+                [m for m in rest if m.name != name]
+        elif key == "limits":
+            kept = {c.name: c for c in prob.complexity_metrics if c.name not in value}
+            new = {k: ComplexityMetric(name=k, value=float(v), unit=COMPLEXITY_UNITS[k])
+                   for k, v in value.items() if v is not None and k in COMPLEXITY_UNITS}
+            prob.complexity_metrics = list(kept.values()) + list(new.values())
+        elif key == "n_clusters":
+            prob.n_clusters = int(value) if value else None
+        elif key == "split_column":
+            ds.split_column = value or None
+        elif key == "models":
+            models = catalogue().get("models", {})
+            req.model = [ModelSpec(name=m, family=(models.get(m) or {}).get("family", ""), type="preferred",
+                                   description="named by the user") for m in value or []]
+        else:
+            raise ValueError(f"unknown requirement field {key!r}")
+        req.field_sources[key] = FieldSource(value=value, source="user", evidence="set by the user")
+    return req

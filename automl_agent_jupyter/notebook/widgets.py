@@ -18,7 +18,7 @@ import html
 import json
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,118 @@ class PlanCard(W.VBox):
         self.plan_state = state
 
 
+LIMITS = [("training_time", "training time (s)"), ("inference_latency", "latency per prediction (ms)"),
+          ("inference_time_total", "whole test set (s)"), ("model_size", "model size (MB)"),
+          ("parameters", "parameters (count)")]
+Revision = Callable[[dict[str, Any]], None]  # the user's answers / edits -> re-plan
+
+
+def _number(text: str, what: str) -> float | None:
+    """'0.95', '95%', '' (none) -> a number; a clear message for anything else."""
+    t = (text or "").strip().replace(",", ".")
+    if not t:
+        return None
+    try:
+        return round(float(t[:-1]) / 100, 10) if t.endswith("%") else float(t)
+    except ValueError:
+        raise ValueError(f"{what}: {text!r} is not a number (write e.g. 0.95, 95% or leave it empty)") from None
+
+
+class RequirementsForm(W.VBox):
+    """The requirements as an editable form: task, target (columns with a sample of their values), metric
+    and threshold, limits, cluster count, split column, preferred models. Questions (missing or uncertain
+    fields) come first with the best guess preselected. The button hands the answers to ``on_submit``:
+    the fields the user answered or changed, nothing else."""
+
+    def __init__(self, requirements: dict[str, Any], columns: list[dict[str, Any]], questions: list[dict[str, Any]],
+                 metrics: list[str], tasks: list[str], button: str = "Re-plan") -> None:
+        problem, ds = requirements.get("problem", {}), (requirements.get("dataset") or [{}])[0]
+        self.asked = {q["field"] for q in questions}
+        self._submit: list[Revision] = []
+        self.guard: Callable[[str], Any] = lambda what: nullcontext()  # RunView.show_form sets its own guard
+        qs = "".join(f"<li>{esc(q['text'])}</li>" for q in questions)
+        self.questions = W.HTML(f"<div class='automl-questions'><b>Please confirm or correct:</b><ul>{qs}</ul></div>"
+                                if qs else "")
+        target_q = next((q for q in questions if q["field"] == "target"), None)
+        col_opts = [(o.get("label") or str(o["value"]), o["value"]) for o in (target_q or {}).get("options", [])] or \
+            [(c.get("label") or c["value"], c["value"]) for c in columns]
+        if not any(v == c["value"] for c in columns for _, v in col_opts):
+            col_opts += [(c.get("label") or c["value"], c["value"]) for c in columns
+                         if c["value"] not in {v for _, v in col_opts}]
+        target = (ds.get("target_variables") or [None])[0]
+        if target_q and target_q.get("guess") is not None:
+            target = target_q["guess"]
+        self.target = W.Dropdown(options=[("(none)", "")] + col_opts, value=target or "",
+                                 description="target", style={"description_width": "110px"},
+                                 layout=W.Layout(width="480px"))
+        task_q = next((q for q in questions if q["field"] == "task"), None)
+        task = (task_q or {}).get("guess") or problem.get("downstream_task") or ""
+        self.task = W.Dropdown(options=[("(unknown)", "")] + [(t.replace("_", " "), t) for t in tasks],
+                               value=task if task in tasks else "", description="task",
+                               style={"description_width": "110px"}, layout=W.Layout(width="480px"))
+        first = (problem.get("performance_metrics") or [{}])[0]
+        self.metric = W.Dropdown(options=[("(task default)", "")] + [(m, m) for m in metrics],
+                                 value=first.get("name") if first.get("name") in metrics else "",
+                                 description="metric", style={"description_width": "110px"})
+        self.threshold = W.Text(value="" if first.get("value") is None else f"{first['value']:g}",
+                                placeholder="e.g. 0.95 (empty: none)", description="threshold",
+                                style={"description_width": "110px"})
+        limits = {c["name"]: c["value"] for c in problem.get("complexity_metrics") or []}
+        self.limits = {k: W.Text(value="" if limits.get(k) is None else f"{limits[k]:g}", placeholder="no limit",
+                                 description=label, style={"description_width": "190px"},
+                                 layout=W.Layout(width="330px")) for k, label in LIMITS}
+        self.n_clusters = W.Text(value=str(problem.get("n_clusters") or ""), placeholder="(as many as the labels)",
+                                 description="clusters", style={"description_width": "110px"})
+        self.split_column = W.Dropdown(options=[("(random split)", "")] + [(c["value"], c["value"]) for c in columns],
+                                       value=ds.get("split_column") or "", description="split column",
+                                       style={"description_width": "110px"})
+        self.models = W.Text(value=", ".join(m.get("name", "") for m in requirements.get("model") or []),
+                             placeholder="e.g. lightgbm, random_forest (empty: the agent chooses)",
+                             description="models", style={"description_width": "110px"}, layout=W.Layout(width="480px"))
+        for name, w in [("target", self.target), ("task", self.task), ("metric", self.metric),
+                        ("threshold", self.threshold), ("n_clusters", self.n_clusters),
+                        ("split_column", self.split_column), ("models", self.models), *self.limits.items()]:
+            w.add_class(f"automl-field-{name}")
+            if name in self.asked:
+                w.add_class("automl-asked")
+        self.button = W.Button(description=button, button_style="primary", icon="refresh",
+                               tooltip="Plan again from these requirements (no need to rerun the cell)")
+        self.button.add_class("automl-continue")
+        self.button.on_click(lambda _b: self._emit())
+        self.initial = self.values()
+        super().__init__([self.questions, self.task, self.target, W.HBox([self.metric, self.threshold]),
+                          W.HTML("<div class='automl-muted'>Limits (empty: none)</div>"),
+                          W.HBox(list(self.limits.values())[:3]), W.HBox(list(self.limits.values())[3:]),
+                          W.HBox([self.n_clusters, self.split_column]), self.models, self.button])
+        self.add_class("automl-form")
+
+    def values(self) -> dict[str, Any]:
+        """Every field as an answer (raises ValueError with a clear message for a bad number)."""
+        n = _number(self.n_clusters.value, "clusters")
+        return {"task": self.task.value or None, "target": self.target.value or None,
+                "metric": {"name": self.metric.value or None, "value": _number(self.threshold.value, "threshold")},
+                "limits": {k: _number(w.value, k.replace("_", " ")) for k, w in self.limits.items()},
+                "n_clusters": int(n) if n else None, "split_column": self.split_column.value or None,
+                "models": [m.strip() for m in self.models.value.replace(";", ",").split(",") if m.strip()]}
+
+    def answers(self) -> dict[str, Any]:
+        """The fields the user was asked about or changed."""
+        now = self.values()
+        out = {k: v for k, v in now.items() if k in self.asked or v != self.initial.get(k)}
+        if "limits" in out:
+            out["limits"] = {k: v for k, v in now["limits"].items() if v != self.initial["limits"].get(k)}
+        return out
+
+    def on_submit(self, callback: Revision) -> None:
+        self._submit.append(callback)
+
+    def _emit(self) -> None:
+        with self.guard("re-plan"):
+            answers = self.answers()
+            for cb in list(self._submit):
+                cb(answers)
+
+
 class RunView(W.VBox):
     """Everything one ``%%automl`` run shows. Holds no pipeline logic."""
 
@@ -175,6 +287,9 @@ class RunView(W.VBox):
         self.mode = _section("automl-mode")
         self.progress = _section("automl-progress")
         self.outcome = _section("automl-outcome-box")
+        self.form = W.VBox(layout=W.Layout(display="none"))
+        self.form.add_class("automl-form-box")
+        self._revise: list[Revision] = []
         self.requirements = _section("automl-requirements")
         self.knowledge = _section("automl-knowledge")
         self.plans_note = _section("automl-plans-note")
@@ -189,7 +304,8 @@ class RunView(W.VBox):
         self.output = W.Output()
         self.output.add_class("automl-log")
         self._notes: list[str] = []
-        super().__init__([self.header, self.mode, self.progress, self.outcome, self.requirements, self.knowledge,
+        super().__init__([self.header, self.mode, self.progress, self.outcome, self.form, self.requirements,
+                          self.knowledge,
                           self.plans_note, self.plans, self.notes, self.attempts, self.code, self.verification,
                           self.artifacts, self.timings, self.output])
         self.add_class("automl-run")
@@ -235,6 +351,34 @@ class RunView(W.VBox):
         self.output.append_stderr(line + "\n" + (details if details.endswith("\n") or not details else details + "\n"))
         self.say(line)
 
+    def on_revise(self, callback: Revision) -> None:
+        """``callback(answers)`` when the user presses Continue / Re-plan in the requirements form."""
+        self._revise.append(callback)
+
+    def show_form(self, requirements: dict[str, Any], columns: list[dict[str, Any]],
+                  questions: list[dict[str, Any]] | None = None, metrics: list[str] | None = None,
+                  tasks: list[str] | None = None) -> RequirementsForm | None:
+        """The requirements as a form (questions first, best guesses preselected); None in a read-only view."""
+        if self.readonly:
+            return None
+        from ..schema import TASKS
+        from ..tasks import METRIC_DIRECTION
+
+        form = RequirementsForm(requirements, columns, questions or [], metrics or list(METRIC_DIRECTION),
+                                tasks or list(TASKS), button="Continue" if questions else "Re-plan")
+        form.guard = self.guard  # a bad number or a failing re-plan is shown in this view's log
+        form.on_submit(self._revised)
+        self.form.children = [W.HTML("<details open><summary>Requirements form: change any field, then "
+                                     f"{'Continue' if questions else 'Re-plan'}</summary></details>"), form]
+        self.form.layout.display = ""
+        self.say("Requirements form: " + ("answer the questions and press Continue" if questions else
+                                          "edit a field and press Re-plan"))
+        return form
+
+    def _revised(self, answers: dict[str, Any]) -> None:
+        for cb in list(self._revise):
+            cb(answers)
+
     def _decide(self, action: str, plan_id: str) -> None:
         with self.guard(f"{action} {plan_id}"):
             for cb in list(self._handlers):
@@ -260,8 +404,10 @@ class RunView(W.VBox):
                  "not_ml": "This is not a machine-learning task I can build",
                  "failed": "The run stopped"}.get(status, status)
         qs = "".join(f"<li>{esc(q)}</li>" for q in questions or [])
-        hint = ("<div class='automl-muted'>Answer by editing the instruction (or the options) and rerunning the "
-                "cell.</div>" if status in ("needs_clarification", "not_ml") else "")
+        hint = ("<div class='automl-muted'>Answer in the form below and press Continue (or edit the instruction "
+                "and rerun the cell).</div>" if status == "needs_clarification" and not self.readonly else
+                "<div class='automl-muted'>Rephrase the instruction and rerun the cell.</div>"
+                if status in ("needs_clarification", "not_ml") else "")
         self._set(self.outcome, f"<div class='automl-outcome automl-status-{esc(status)}'><b>{esc(title)}.</b> "
                                 f"{esc(message)}{'<ul>' + qs + '</ul>' if qs else ''}{hint}</div>")
         self.say(f"{title}: {message}")
@@ -409,4 +555,4 @@ class RunView(W.VBox):
         return view
 
 
-__all__ = ["PlanCard", "RunView", "json_tree"]
+__all__ = ["PlanCard", "RequirementsForm", "RunView", "json_tree"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ...knowledge.language import language
@@ -654,6 +655,13 @@ def _limits(r: Reading) -> tuple[list[ComplexityMetric], FieldSource | None]:
 
 
 # ------------------------------------------------------------------------------------------ models
+@lru_cache(maxsize=1)
+def _catalogue_models() -> dict[str, Any]:
+    from ...knowledge import catalogue
+
+    return catalogue().get("models", {})
+
+
 def _family(task: str | None) -> str:
     if task is None:
         return "tabular"
@@ -669,9 +677,7 @@ def find_models(r: Reading | str, task: str | None = None) -> list[ModelSpec]:
 def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource | None]:
     t = r.text
     fam = _family(task)
-    from ...knowledge import catalogue
-
-    cat = catalogue().get("models", {})
+    cat = _catalogue_models()
     entries = [e for e in L()["models"] if fam in e["tasks"]]
     phrases = sorted(((e["key"], p) for e in entries for p in e["names"]), key=lambda x: -len(x[1].split()))
     # every model name of any task claims its words first, so 'graph convolutional network' is never a CNN
