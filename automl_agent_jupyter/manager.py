@@ -91,6 +91,7 @@ class Manager:
         self.record: RunRecord | None = None
         self.folder: RunFolder | None = None
         self.req: Requirements | None = None
+        self.peek: dict[str, Any] | None = None  # the prompt agent's look at the data (columns, values)
         self.data: Any = None
         self.impl: _Implementation | None = None
         self._t0 = time.perf_counter()
@@ -143,7 +144,8 @@ class Manager:
 
     # ------------------------------------------------------------------------------------ planning
     def plan(self, instruction: str, data: str | None = None, out: str | Path | None = None,
-             target: str | None = None, task: str | None = None) -> RunRecord:
+             target: str | None = None, task: str | None = None,
+             requirements: Requirements | None = None) -> RunRecord:
         """Everything before implementation. Never raises for bad input: the record says what happened."""
         instruction = (instruction or "").strip()
         run_id = new_run_id(instruction)
@@ -155,24 +157,32 @@ class Manager:
         t0 = self._t0 = time.perf_counter()
         self._usage0, self._notes0 = copy.deepcopy(self.brain.usage), len(self.brain.notes)  # a shared brain
         try:
-            return self._plan(instruction, data, target, task)
+            return self._plan(instruction, data, target, task, requirements)
         except AutoMLError as exc:
             return self._stop("failed", str(exc))
         finally:
             self.record.timings["agent_stages"] = round(time.perf_counter() - t0, 3)
             self.save()
 
-    def _plan(self, instruction: str, data: str | None, target: str | None, task: str | None) -> RunRecord:
+    def _plan(self, instruction: str, data: str | None, target: str | None, task: str | None,
+              requirements: Requirements | None = None) -> RunRecord:
         rec, s = self.record, self.settings
         assert rec is not None
-        with self._stage("request_verification"):
-            check = self.brain.decide("verify_request", {"instruction": instruction, "data_path": data}, RequestCheck)
-        if check.status != "ok":
-            return self._stop(check.status, check.message, check.questions)
+        if requirements is None:
+            with self._stage("request_verification"):
+                check = self.brain.decide("verify_request", {"instruction": instruction, "data_path": data},
+                                          RequestCheck)
+            if check.status != "ok":
+                return self._stop(check.status, check.message, check.questions)
         with self._stage("parsing"):
-            peek = self.data_agent.peek(data) if data else None
-            self.req = req = self.prompt_agent.parse(instruction, data, peek, {"target": target, "task": task})
-            rec.requirements = req
+            self.peek = peek = self.data_agent.peek(data) if data else None
+            if requirements is not None:  # the user's corrected requirements (the form): no parsing
+                req = requirements.model_copy(deep=True)
+                if req.dataset and data:
+                    req.dataset[0].path = data
+            else:
+                req = self.prompt_agent.parse(instruction, data, peek, {"target": target, "task": task})
+            self.req = rec.requirements = req
         choices = self.prompt_agent.questions(req, peek)
         if choices:
             rec.choices = choices

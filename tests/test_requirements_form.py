@@ -109,3 +109,33 @@ def test_python_api_returns_the_questions_with_options(banana, tmp_path):
     q = run.questions[0]
     assert q.field == "target" and q.guess == "Quality" and len(q.options) == 8
     assert run.record.requirements.field_sources["target"].source == "agent"
+
+
+def test_continue_replans_from_the_corrected_requirements_without_rerunning(banana, tmp_path):
+    """The session behind a %%automl cell: an unsure target is asked with the best guess; Continue plans;
+    then editing the threshold in the form re-plans and the verdicts follow the new threshold."""
+    from automl_agent_jupyter.config import Settings
+    from automl_agent_jupyter.notebook.session import Session
+
+    view = RunView()
+    session = Session(None, Settings(budget_s=1, n_plans=2, top_k=1, runs_dir=str(tmp_path)), view)
+    rec = session.start("Separate these into two kinds", banana)
+    assert rec.status == "needs_clarification" and view.plans.children == ()
+    form = view.form.children[-1]
+    assert form.target.value == "Quality" and form.button.description == "Continue"
+    form.button.click()  # accept the best guess
+    rec = session.record
+    assert rec.status == "planned" and len(view.plans.children) == 2, view.text()
+    assert rec.requirements.field_sources["target"].source == "user"
+    assert rec.requirements.field_sources["task"].source == "agent"
+    assert all(p.verdict.passed for p in rec.plans)  # no threshold yet
+    form = view.form.children[-1]
+    assert form.button.description == "Re-plan"
+    form.metric.value, form.threshold.value = "accuracy", "0.9999"
+    form.button.click()
+    rec2 = session.record
+    assert rec2.run_id != rec.run_id and rec2.status == "planned"
+    assert [(m.name, m.value) for m in rec2.requirements.problem.performance_metrics] == [("accuracy", 0.9999)]
+    assert not any(p.verdict.passed for p in rec2.plans)  # no plan is predicted to reach 0.9999
+    assert rec2.requirements.field_sources["metric"].source == "user"
+    assert not view.output.outputs  # no callback error

@@ -112,6 +112,7 @@ class Session:
         self._stopped = ""
         self.request: str | None = None
         view.on_decision(self.decide)
+        view.on_revise(self.revise)
 
     # ------------------------------------------------------------------ reading state
     @property
@@ -154,15 +155,48 @@ class Session:
               task: str | None = None) -> RunRecord:
         self.view.show_mode(*self.mode_line())
         rec = self.manager.plan(instruction, data=data, out=out, target=target, task=task)
+        return self._planned(rec)
+
+    def _planned(self, rec: RunRecord) -> RunRecord:
+        """Show what planning gave: the plans, or the outcome; and the requirements form (questions first)."""
         self._sync_notes()
+        self._show_form(rec)
         if rec.status != "planned":
             self.view.show_outcome(rec.status, rec.message, rec.questions)
+            self.view.plans.children = ()
             return rec
+        self.view.show_outcome("", "")
         self.shown = [p.id for p in rec.plans]
         self.view.show_plans(rec.plans, self._metric(), note=f"{len(rec.plans)} plans, best predicted first. "
                              "Accept one to implement it; Reject all to ask for new plans.")
         self.view.say(f"Run folder: {self.folder}")
         return rec
+
+    def _show_form(self, rec: RunRecord) -> None:
+        """The requirements as a form when there are requirements to correct and a data file to read."""
+        if rec.requirements is None or not rec.data or rec.status not in ("planned", "needs_clarification"):
+            self.view.form.layout.display = "none"
+            return
+        from ..brains.offline.parser import column_options
+
+        self.view.show_form(rec.requirements.model_dump(mode="json"), column_options(self.manager.peek or {}),
+                            [q.model_dump() for q in rec.choices])
+
+    def revise(self, answers: dict[str, Any]) -> RunRecord | None:
+        """Continue / Re-plan in the form: plan again from the corrected requirements (a new run folder; the
+        cell is not rerun). The record's field_sources say which values the user set."""
+        if self.busy:
+            self.view.note(f"Plan {self.record.selected_plan} is running; wait for it to finish.")
+            return None
+        from ..agents.prompt import apply_answers
+
+        old = self.record
+        assert old.requirements is not None
+        req = apply_answers(old.requirements, answers)
+        changed = ", ".join(sorted(answers)) or "nothing"
+        self.view.say(f"Re-planning with the requirements you set ({changed}).")
+        rec = self.manager.plan(old.instruction, data=old.data, requirements=req)
+        return self._planned(rec)
 
     def _on_event(self, stage: str, state: str, details: dict[str, Any]) -> None:
         if stage == "manager":

@@ -368,8 +368,9 @@ class RunView(W.VBox):
                                 tasks or list(TASKS), button="Continue" if questions else "Re-plan")
         form.guard = self.guard  # a bad number or a failing re-plan is shown in this view's log
         form.on_submit(self._revised)
-        self.form.children = [W.HTML("<details open><summary>Requirements form: change any field, then "
-                                     f"{'Continue' if questions else 'Re-plan'}</summary></details>"), form]
+        self.form.children = [W.HTML("<div><b>Requirements</b> <span class='automl-muted'>(change any field, "
+                                     f"then {'Continue' if questions else 'Re-plan'}; no need to rerun the cell)"
+                                     "</span></div>"), form]
         self.form.layout.display = ""
         self.say("Requirements form: " + ("answer the questions and press Continue" if questions else
                                           "edit a field and press Re-plan"))
@@ -400,6 +401,9 @@ class RunView(W.VBox):
             self._progress.values()) + "</div>")
 
     def show_outcome(self, status: str, message: str, questions: list[str] | None = None) -> None:
+        if not status:  # cleared (a re-plan succeeded)
+            self._set(self.outcome, "")
+            return
         title = {"needs_clarification": "I need a little more before I can build this",
                  "not_ml": "This is not a machine-learning task I can build",
                  "failed": "The run stopped"}.get(status, status)

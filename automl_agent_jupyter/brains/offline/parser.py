@@ -1025,6 +1025,11 @@ def understand(instruction: str, peek: dict[str, Any] | None, data_path: str | N
     return Understanding("ok", "", req, [])
 
 
+def column_options(peek: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every column of the data as a choice: its name with a sample of its values."""
+    return [_column_option(str(c), peek) for c in peek.get("columns") or []]
+
+
 def _column_option(col: str, peek: dict[str, Any]) -> dict[str, Any]:
     values = (peek.get("values") or {}).get(col)
     sample = [str(v) for v in (values or [])[:5]]
