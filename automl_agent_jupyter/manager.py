@@ -187,8 +187,8 @@ class Manager:
         if choices:
             rec.choices = choices
             questions = [q.text for q in choices]
-            return self._stop("needs_clarification", "Some essentials are missing or unsure: " + " ".join(questions),
-                              questions)
+            fields = ", ".join(dict.fromkeys(q.field for q in choices))
+            return self._stop("needs_clarification", f"Some essentials are missing or unsure ({fields}).", questions)
         with self._stage("retrieval"):
             items, notes = retrieve(req, self.sources or sources_from(self.settings.knowledge_sources))
             rec.knowledge = items

@@ -45,6 +45,7 @@ STYLE = """<style>
 .automl-card ul { margin: 2px 0 4px 0; padding-left: 18px; }
 .automl-pass { color: #2e7d32; font-weight: 600; } .automl-fail { color: #c62828; font-weight: 600; }
 .automl-muted { color: #777; }
+.automl-form .automl-asked select, .automl-form .automl-asked input { outline: 2px solid #ffb300; }
 .automl-outcome { padding: 6px 10px; background: #fff8e1; border: 1px solid #ffb300; border-radius: 4px; }
 .automl-run pre { font-size: 11px; max-height: 360px; overflow: auto; background: #f7f7f7; padding: 4px; }
 </style>"""
@@ -189,9 +190,10 @@ class RequirementsForm(W.VBox):
         self.asked = {q["field"] for q in questions}
         self._submit: list[Revision] = []
         self.guard: Callable[[str], Any] = lambda what: nullcontext()  # RunView.show_form sets its own guard
-        qs = "".join(f"<li>{esc(q['text'])}</li>" for q in questions)
-        self.questions = W.HTML(f"<div class='automl-questions'><b>Please confirm or correct:</b><ul>{qs}</ul></div>"
-                                if qs else "")
+        asked = ", ".join(q["field"].replace("_", " ") for q in questions)
+        self.questions = W.HTML(f"<div class='automl-questions'><b>Please confirm or correct the highlighted "
+                                f"field{'s' if len(questions) > 1 else ''} ({esc(asked)})</b>; the best guess is "
+                                "preselected.</div>" if questions else "")
         target_q = next((q for q in questions if q["field"] == "target"), None)
         col_opts = [(o.get("label") or str(o["value"]), o["value"]) for o in (target_q or {}).get("options", [])] or \
             [(c.get("label") or c["value"], c["value"]) for c in columns]

@@ -93,7 +93,8 @@ class TabularTask(TaskModule):
         values = {c: df[c].dropna().unique()[:20].tolist() for c in df.columns if df[c].nunique() <= 20}
         return {"name": Path(path).stem, "modality": "tabular", "columns": [str(c) for c in df.columns],
                 "values": values, "numeric": [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])],
-                "nunique": {c: int(df[c].nunique()) for c in df.columns}, "rows": len(df)}
+                "nunique": {c: int(df[c].nunique()) for c in df.columns}, "rows": len(df),
+                "sample": {str(c): df[c].dropna().head(3).tolist() for c in df.columns}}
 
     def profile(self, path: str, req: Requirements, seed: int) -> tuple[DataReport, Any]:
         df, read_kwargs, notes = read_table(path)

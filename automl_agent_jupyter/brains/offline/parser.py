@@ -1031,10 +1031,19 @@ def column_options(peek: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _column_option(col: str, peek: dict[str, Any]) -> dict[str, Any]:
+    """A column as a choice: 'Quality (Good, Bad)', 'Weight (1.52, -0.71, 0.44, ... 8000 values)'."""
     values = (peek.get("values") or {}).get(col)
-    sample = [str(v) for v in (values or [])[:5]]
     nun = (peek.get("nunique") or {}).get(col)
-    label = col + (f" ({', '.join(sample)})" if sample else f" ({nun} distinct values)" if nun else "")
+
+    def show(v: Any) -> str:
+        return f"{v:.3g}" if isinstance(v, float) else str(v)[:20]
+
+    if values:
+        sample = [show(v) for v in values[:5]]
+        label = f"{col} ({', '.join(sample)}{', ...' if len(values) > 5 else ''})"
+    else:
+        sample = [show(v) for v in ((peek.get("sample") or {}).get(col) or [])[:3]]
+        label = col + (f" ({', '.join(sample)}, ... {nun} values)" if sample else f" ({nun} values)" if nun else "")
     return {"value": col, "label": label, "sample": sample}
 
 

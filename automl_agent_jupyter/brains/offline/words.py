@@ -26,9 +26,9 @@ _lock = threading.Lock()
 @lru_cache(maxsize=1)
 def _lemmas() -> Any:
     with _lock:
-        from lemminflect import getAllLemmas, getAllLemmasOOV
+        from lemminflect import getAllLemmas
 
-        return getAllLemmas, getAllLemmasOOV
+        return getAllLemmas, None
 
 
 def warm_up() -> None:
