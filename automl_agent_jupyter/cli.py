@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--approve-flagged-code", action="store_true",
                    help="run LLM-written code even when the safety check flags it (default: never)")
     r.add_argument("--plans", type=int, default=None, help="number of competing plans (default 3)")
-    r.add_argument("--budget", type=float, default=None, help="tuning budget in seconds per plan (default 30)")
+    r.add_argument("--budget", type=float, default=None, help="wall-clock seconds for the whole run, instruction to saved model (default 60)")
     r.add_argument("--seed", type=int, default=None)
     r.add_argument("--sources", default=None, help="knowledge sources for retrieval: local (default), or a list "
                    "such as local,arxiv,huggingface,kaggle (online ones need network and say so when unreachable)")

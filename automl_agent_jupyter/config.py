@@ -64,7 +64,7 @@ class Settings:
     n_plans: int = field(default_factory=lambda: _env("n_plans", 3))
     top_k: int = field(default_factory=lambda: _env("top_k", 3))
     seed: int = field(default_factory=lambda: _env("seed", 0))
-    budget_s: float = field(default_factory=lambda: _env("budget_s", 30.0))  # tuning time per plan
+    budget_s: float = field(default_factory=lambda: _env("budget_s", 60.0))  # wall-clock seconds for the whole run
     max_repairs: int = field(default_factory=lambda: _env("max_repairs", 3))  # per cell
     max_revisions: int = field(default_factory=lambda: _env("max_revisions", 2))
     storage: str = field(default_factory=lambda: _env("storage", "sqlite"))  # sqlite | memory | a database URL

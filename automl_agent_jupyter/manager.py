@@ -55,6 +55,8 @@ from .tasks.scoring import higher_is_better
 from .verification import verify_plan, verify_results
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (stage, "start" | "done" | "info", details)
+MIN_CELL_BUDGET_S = 5.0
+MIN_REVISION_S = 10.0  # a revision needs at least this much of the budget left (and a quarter of it)  # the generated cells always get at least this much, even past the budget
 AGENT_STAGES = ("request_verification", "parsing", "retrieval", "data_profiling", "planning", "model_search",
                 "execution_verification")
 
@@ -97,6 +99,7 @@ class Manager:
         self._t0 = time.perf_counter()
         self._usage0: dict[str, LLMUsage] = {}  # the brain's usage and notes before this run
         self._notes0 = 0
+        self._implemented_s = 0.0  # implementation time of plans already concluded (the budget counts it)
 
     # ------------------------------------------------------------------------------------ helpers
     @contextmanager
@@ -137,10 +140,20 @@ class Manager:
         assert self.req is not None and self.record is not None and self.record.data_report is not None
         return for_task(self.req.task).primary_metric(self.req, self.record.data_report)
 
+    def remaining_s(self) -> float:
+        """Seconds left of the run's wall-clock budget: planning and every implementation so far count;
+        time spent waiting for a user's click does not."""
+        assert self.record is not None
+        spent = self.record.timings.get("agent_stages", 0.0) + self._implemented_s
+        if self.impl is not None:
+            spent += time.perf_counter() - self.impl.started
+        return self.settings.budget_s - spent
+
     def settings_for_cells(self) -> dict[str, Any]:
         assert self.record is not None and self.folder is not None
         return {"run_id": self.record.run_id, "run_dir": str(self.folder.path), "seed": self.settings.seed,
-                "storage": self.settings.optuna_storage(str(self.folder.path)), "budget_s": self.settings.budget_s}
+                "storage": self.settings.optuna_storage(str(self.folder.path)),
+                "budget_s": max(MIN_CELL_BUDGET_S, self.remaining_s())}
 
     # ------------------------------------------------------------------------------------ planning
     def plan(self, instruction: str, data: str | None = None, out: str | Path | None = None,
@@ -295,6 +308,9 @@ class Manager:
         """Select a plan and have the operation agent write its cells."""
         assert self.record is not None and self.req is not None and self.record.data_report is not None
         plan = next(p for p in self.record.plans if p.id == (plan_id or self.record.selected_plan))
+        if self.impl is not None:  # a revision: the plan before it spent its share of the budget
+            self._implemented_s += time.perf_counter() - self.impl.started
+            self.impl = None
         plan.state = "selected"
         self.record.selected_plan = plan.id
         self.record.status = "running"
@@ -407,8 +423,9 @@ class Manager:
                                  if not a.ok and a.plan_id == self.impl.plan.id]}, Opinion)
             verdict.brain_opinion = opinion.text if self.brain.from_llm("verify_implementation") else ""
         rec.verification = verdict
-        rec.artifacts["script"] = str(self.folder.write_script(self.impl.cells, rec))
-        rec.artifacts["notebook"] = str(self.folder.write_notebook(self.impl.cells, rec))
+        cells = for_task(self.req.task).replay_cells(self.impl.cells, results or {})
+        rec.artifacts["script"] = str(self.folder.write_script(cells, rec))
+        rec.artifacts["notebook"] = str(self.folder.write_notebook(cells, rec))
         rec.artifacts["record"] = str(self.folder.path / "run.json")
         rec.timings["implementation"] = round(time.perf_counter() - self.impl.started, 3)
         self.impl.plan.state = "tried"
@@ -429,6 +446,12 @@ class Manager:
         assert self.record is not None and self.req is not None and self.impl is not None
         tried_n = sum(1 for r in self.record.revisions if r.get("kind") == "revision")
         if tried_n >= self.settings.max_revisions:
+            return None
+        left = self.remaining_s()
+        if left < max(MIN_REVISION_S, 0.25 * self.settings.budget_s):
+            self.record.revisions.append({"kind": "no_revision", "after": self.impl.plan.id, "reason":
+                                          f"{max(0.0, left):.0f} s of the {self.settings.budget_s:.0f} s budget left"})
+            self.save()
             return None
         verdict = self.record.verification
         failed = [c.name for c in verdict.checks if c.passed is False] if verdict else []

@@ -11,7 +11,7 @@ from shared_data import dataset
 
 from automl_agent_jupyter import AutoMLAgent, Run
 
-BUDGET = 4.0  # seconds of tuning per plan: small, CI runs on 2 cores
+BUDGET = 15.0  # seconds for each whole run: small, CI runs on 2 cores
 
 
 def _run(instruction: str, data: str, out: Path, **kw) -> Run:

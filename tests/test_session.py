@@ -196,7 +196,7 @@ def test_a_repair_that_reruns_earlier_stages_catches_up_in_the_kernel(lab, shell
 
     def spoil(cell):  # something outside the run removed a name an earlier generated cell defined
         if cell["metadata"]["automl_agent"]["stage"] == "train" and not spoiled:
-            spoiled.append(shell.user_ns.pop("make_preprocessor"))
+            spoiled.append(shell.user_ns.pop("PREP"))
 
     fe.before_run = spoil
     session.accept()
@@ -219,7 +219,7 @@ def test_a_repair_that_changes_other_cells_inserts_the_rest_again(lab, shell, mo
 
     def spoil(cell):
         if cell["metadata"]["automl_agent"]["stage"] == "evaluate" and not spoiled:
-            spoiled.append(shell.user_ns.pop("model"))
+            spoiled.append(shell.user_ns.pop("MODEL"))
 
     def step(index, result):
         nxt = real_step(index, result)

@@ -75,6 +75,11 @@ class TaskModule(ABC):
                 "Save the model with predict.py and serve.py (a FastAPI /predict endpoint)."]
 
     # ---------------------------------------------------------------- operation agent
+    def replay_cells(self, cells: list[CellSpec], results: dict[str, Any]) -> list[CellSpec]:
+        """The cells as the standalone pipeline.py / pipeline.ipynb run them: by default as they ran. A task
+        whose training stops on the clock fixes there what the run completed, so a rerun fits the same model."""
+        return cells
+
     @abstractmethod
     def cells(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> list[CellSpec]:
         """The plan as ordered, rerunnable code cells."""
