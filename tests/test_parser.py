@@ -82,3 +82,18 @@ def test_complexity_stays_in_its_sentence(text, expected):
 def test_threshold_after_a_long_clause():
     found = P.find_metrics("the Rand index against the smoking column must be at least 0.55")
     assert found[0].name == "rand_index" and found[0].value == 0.55
+
+
+@pytest.mark.parametrize("text,expected", [
+    # written by another helper for the wide benchmark, before it knew this parser: no number is a threshold
+    ("Predict the arrival delay in minutes of flights from New York in 2013 (the arr_delay column) and report "
+     "the RMSE.", {"rmse": None}),
+    ("Classify the cells as PS or WS (the class column: poorly or well outlined by the imaging software) from their "
+     "56 morphology measurements, and report the F1 score.", {"f1": None}),
+    ("Predict whether a survey respondent voted for Trump in 2016 (the votetrump column, 1 or 0) and report the F1 "
+     "score.", {"f1": None}),
+    ("at least 98% accuracy", {"accuracy": 0.98}),
+    ("an accuracy that should be no lower than 0.9", {"accuracy": 0.9}),
+])
+def test_only_numbers_that_bound_a_metric_are_thresholds(text, expected):
+    assert {m.name: m.value for m in P.find_metrics(text)} == expected

@@ -29,7 +29,7 @@ from ...schema import (
     Requirements,
     User,
 )
-from .words import STOP, Text, core_words, forms, name_words
+from .words import STOP, Text, core_words, forms, known, name_words
 
 LOWER_IS_BETTER = {"rmsle", "rmse", "mae", "mse"}
 METRIC_FAMILY = {"accuracy": "classification", "f1": "classification", "f1_macro": "classification",
@@ -266,6 +266,13 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                     hits.append(t.span_text(*found[0]))
                     spans += found
                     break
+            else:  # an abbreviation in the name: 'arr' ~ arrival, 'temp' ~ temperature
+                if len(w) >= 3 and w.isalpha() and not known(w):
+                    found = [(k, k + 1) for k, tok in enumerate(t.tokens)
+                             if tok.is_word and tok.lower.startswith(w) and len(tok.lower) >= len(w) + 2]
+                    if found:
+                        hits.append(t.span_text(*found[0]))
+                        spans += found
         if hits:
             frac = len(hits) / len(core)
             score = 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0)
@@ -337,11 +344,20 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
     """Where a mention sits in its clause: after 'predict/estimate/which' (+), after 'from/using/based on' (-)."""
     t = r.text
     best, why = -9.0, ""
-    for i, _ in spans:
+    for i, j in spans:
         a, _b = t.clause_of(i)
         score, w = 0.0, ""
+        nxt = t.tokens[j].lower if j < len(t) else ""
+        prev = t.tokens[i - 1].lower if i > 0 else ""
+        if nxt in ("column", "col", "field", "variable") or prev in ("column", "target", "label") or \
+                (prev == ":" and i > 1 and t.tokens[i - 2].lower in ("target", "label", "y", "column")):
+            score, w = 2.0, "pointed at as the column"
+            best, why = max((best, why), (score, w))
+            continue
         for k in range(i - 1, a - 1, -1):
             low = t.tokens[k].lower
+            if low in ("(", "[", ")"):
+                break  # a parenthesis is its own context
             if low in _FEATURE_CUES:
                 before = [tok.lower for tok in t.tokens[a:k]]
                 if low == "with" and any(b.startswith(("compar", "match", "evaluat", "align", "agree")) or b == "up"
@@ -504,7 +520,11 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
         after = t.span_text(end, min(b, end + 3)).lower()
         comp = any(before.endswith(c) or (" " + c + " ") in (" " + before + " ")[-25:] for c in comps["hi"] + comps["lo"]) \
             or any(after.startswith(c) for c in comps["hi"] + comps["lo"])
-        if dist > 12 and not comp:
+        # after the name: near, or bounded by a comparator ('F1 of at least 0.9'); before it: right before
+        # ('0.98 accuracy', 'at least 98% accuracy'), never a number further back ('in 2013 ... report the RMSE',
+        # 'the column, 1 or 0, and report the F1')
+        inside = i <= k < j
+        if not inside and (dist > (12 if comp else 8) if k >= j else dist > (5 if comp else 2.5)):
             k = end
             continue
         bounded = name not in LOWER_IS_BETTER
