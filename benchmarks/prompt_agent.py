@@ -37,7 +37,7 @@ def corpus() -> None:
     cold = subprocess.run([sys.executable, "-c", (
         "import time; t=time.perf_counter(); from automl_agent_jupyter.brains.offline import parser; "
         "parser.understand('Which patients smoke?', None, None); print(time.perf_counter()-t)")],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     parser.understand("warm up", None, None)
     times = []
     for item in load("tuning") + load("heldout"):
