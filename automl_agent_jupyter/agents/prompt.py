@@ -20,6 +20,9 @@ class PromptAgent:
             "instruction": instruction, "data_path": data_path, "peek": peek, "metric_names": list(METRIC_DIRECTION),
             "complexity_units": COMPLEXITY_UNITS}, Requirements)
         overrides = overrides or {}
+        for src in req.field_sources.values():
+            if src.source == "user":  # only the user's flags and form answers are the user's (never a brain's say)
+                src.source = "agent"
         if data_path and not req.dataset:
             req.dataset.append(DatasetSpec(name=(peek or {}).get("name", ""), path=data_path))
         if req.dataset and data_path:
