@@ -8,7 +8,7 @@ prompt-agent schema (user / problem / dataset / model / knowledge / service).
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -275,10 +275,28 @@ class Plan(_Model):
 
 # ---------------------------------------------------------------- operation agent
 class CellSpec(_Model):
+    """One generated cell: the tested template's code, or an edit / repair of it with what the check found."""
+
     stage: str  # setup | load_split | preprocess | train | evaluate | measure | save | predict
     title: str
     source: str
     params: dict[str, Any] = Field(default_factory=dict)  # what the template was rendered with
+    template_source: str | None = None  # the tested template's code, once ``source`` is an edit or a repair
+    edited_by: str | None = None  # who edited the template: "llm" or a brain's name
+    flagged: list[str] = Field(default_factory=list)  # code-check findings on an edit of this cell
+    flagged_source: str | None = None  # a flagged edit waiting for the user's approval (it did not run)
+    approved: bool = False  # flagged code that runs because the user approved it
+
+    @property
+    def template(self) -> str:
+        """The tested template's code for this cell."""
+        return self.template_source if self.template_source is not None else self.source
+
+    def replace_source(self, source: str) -> None:
+        """Run ``source`` instead (an edit or a repair); the template's code is kept beside it."""
+        if self.template_source is None:
+            self.template_source = self.source
+        self.source = source
 
 
 class Attempt(_Model):
@@ -342,10 +360,68 @@ class RunRecord(_Model):
     environment: dict[str, str] = Field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- what a brain answers, per role
-# Answers are validated with the role's context (``model_validate(..., context=context)``) where a brain
-# has one: an LLM answer that names an unknown model, recipe or plan then gets its repair round with the
-# exact reason. Rule-based answers are validated without context (they are built from the same facts).
+# ---------------------------------------------------------------- what a brain is asked, and answers, per role
+# Each role has a request model (its exact context: a misspelt or missing key fails when the request is
+# built) beside its answer model; ``Brain.ask(request)`` returns the answer type. The manager and the agents
+# build requests, the offline rules read them, and the LLM prompt lists their fields' descriptions.
+#
+# Answers are validated with the role's context (``model_validate(..., context=request.context())``) where a
+# brain has one: an LLM answer that names an unknown model, recipe or plan then gets its repair round with
+# the exact reason. Rule-based answers are validated without context (they are built from the same facts).
+A = TypeVar("A", bound=BaseModel)
+
+
+class Request(BaseModel, Generic[A]):
+    """What a brain is asked for one role. ``role`` names the prompt / rule; ``answer`` is the model the
+    answer must validate against (the class's type parameter)."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+    role: ClassVar[str] = ""
+    answer: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for base in cls.__mro__:
+            args = getattr(base, "__pydantic_generic_metadata__", {}).get("args") or ()
+            if args and isinstance(args[0], type):
+                cls.answer = args[0]
+                break
+        if cls.role:
+            REQUESTS[cls.role] = cls
+
+    def context(self) -> dict[str, Any]:
+        """The fields as a mapping (values as they are: models stay models)."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    @classmethod
+    def keys(cls) -> dict[str, str]:
+        """Each context key with what it holds (shown to a language model)."""
+        return {name: f.description or "" for name, f in cls.model_fields.items()}
+
+
+REQUESTS: dict[str, type[Request[Any]]] = {}  # role -> its request model (filled by the subclasses below)
+
+
+class VerifyRequest(Request[RequestCheck]):
+    """Manager, request verification: is it a machine-learning request, does it carry the essentials."""
+
+    role: ClassVar[str] = "verify_request"
+    instruction: str = Field(description="the user's instruction")
+    data_path: str | None = Field(description="the data file or folder the user gave, if any")
+
+
+class ParseRequest(Request[Requirements]):
+    """Prompt agent: the instruction (and a peek at the data) -> Requirements."""
+
+    role: ClassVar[str] = "parse_requirements"
+    instruction: str = Field(description="the user's instruction")
+    data_path: str | None = Field(description="the data file or folder the user gave, if any")
+    peek: dict[str, Any] | None = Field(description="a first look at the data: columns and some values")
+    metric_names: list[str] = Field(description="the metric names the verification can check")
+    complexity_units: dict[str, str] = Field(description="complexity limit names and their units")
+
+
 def _ids(plans: Any) -> list[str]:
     return [str(p.id if isinstance(p, BaseModel) else (p or {}).get("id")) for p in plans or []]
 
@@ -382,8 +458,29 @@ class PlanSet(_Model):
         return self
 
 
+class PlanRequest(Request[PlanSet]):
+    """Manager, retrieval-augmented planning: P diverse plans."""
+
+    role: ClassVar[str] = "plan"
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
+    data_report: DataReport = Field(description="the profile of the actual data")
+    n_plans: int = Field(description="how many plans to write")
+    top_k: int = Field(description="at most this many model_families per plan, best first")
+    pool: list[str] = Field(description="the model names a plan may use")
+    recipes: dict[str, str] | None = Field(description="the preprocessing recipes a plan may choose (name: what "
+                                                       "it does)")
+
+
 class KnowledgeSummary(_Model):
     insights: list[str] = Field(default_factory=list)
+
+
+class KnowledgeRequest(Request[KnowledgeSummary]):
+    """Manager: retrieved knowledge items -> short insights."""
+
+    role: ClassVar[str] = "summarise_knowledge"
+    items: list[KnowledgeItem] = Field(description="the knowledge items retrieved for the requirements")
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
 
 
 class DataAnalysis(_Model):
@@ -406,6 +503,16 @@ class DataAnalyses(_Model):
         if missing:
             raise ValueError(f"give one analysis per plan: plan_id {missing} missing")
         return self
+
+
+class DataAnalysisRequest(Request[DataAnalyses]):
+    """Data agent: each plan's preprocessing from the real profile, all plans at once."""
+
+    role: ClassVar[str] = "data_analysis"
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
+    data_report: DataReport = Field(description="the profile of the actual data")
+    plans: list[Plan] = Field(description="the plans to analyse, one analysis each")
+    recipes: dict[str, str] = Field(description="the preprocessing recipes (name: what it does)")
 
 
 class Ranking(_Model):
@@ -439,6 +546,18 @@ class Rankings(_Model):
         return self
 
 
+class RankRequest(Request[Rankings]):
+    """Model agent: training-free ranking of every plan's candidates, all plans at once."""
+
+    role: ClassVar[str] = "rank_models"
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
+    metric: str = Field(description="the primary metric")
+    higher_is_better: bool = Field(description="the primary metric's direction")
+    top_k: int = Field(description="keep at most this many candidates per plan")
+    complexity: list[dict[str, Any]] = Field(description="the complexity limits (name, value, unit)")
+    plans: list[Plan] = Field(description="the plans, each with its candidates and any probe evidence")
+
+
 def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name) if isinstance(obj, BaseModel) else (obj or {}).get(name) or []
 
@@ -458,10 +577,40 @@ class Opinions(_Model):
     best: str | None = None  # a plan id
 
 
+class VerifyPlansRequest(Request[Opinions]):
+    """Manager, execution verification: an opinion per plan beside its numeric verdict."""
+
+    role: ClassVar[str] = "verify_plans"
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
+    metric: str = Field(description="the primary metric")
+    plans: list[Plan] = Field(description="the plans with their ranked candidates and numeric verdicts")
+
+
+class VerifyImplementationRequest(Request[Opinion]):
+    """Manager, implementation verification: an opinion beside the numeric verdict on the measured numbers."""
+
+    role: ClassVar[str] = "verify_implementation"
+    verdict: Verdict = Field(description="the numeric checks already computed")
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
+    plan: dict[str, Any] = Field(description="the implemented plan (id, title)")
+    results: dict[str, Any] = Field(description="what the code measured: held-out metrics, constraints, model")
+    failed_cells: list[dict[str, Any]] = Field(description="cells that failed (stage, error type, error)")
+
+
 class CodeEdits(_Model):
     """Operation agent: replacements for rendered template cells (empty: the templates as rendered)."""
 
     edits: dict[str, str] = Field(default_factory=dict)  # stage -> new source
+
+
+class WriteCodeRequest(Request[CodeEdits]):
+    """Operation agent: fill or extend the tested template cells."""
+
+    role: ClassVar[str] = "write_code"
+    plan: dict[str, Any] = Field(description="the selected plan: id, title, strategy, preprocessing, candidates")
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
+    run_dir: str | None = Field(description="the run folder: the only place code may write")
+    cells: list[dict[str, str]] = Field(description="every rendered template cell (stage, title, source)")
 
 
 class Repair(_Model):
@@ -499,6 +648,23 @@ class Repair(_Model):
         return self
 
 
+class DebugRequest(Request[Repair]):
+    """Operation agent: repair a failed cell from its traceback."""
+
+    role: ClassVar[str] = "debug"
+    stage: str = Field(description="the failed cell's stage")
+    error_type: str = Field(description="the exception's type")
+    error: str = Field(description="the exception's message")
+    traceback: str = Field(description="the traceback")
+    attempt: int = Field(description="which attempt at this cell failed (1 = the first run)")
+    cell_source: str = Field(description="the failed cell's source")
+    template_source: str = Field(description="the cell's tested template source")
+    stdout_tail: str = Field(description="the end of what the cell printed")
+    candidates: list[str] = Field(description="the plan's candidate models")
+    pool: list[str] | None = Field(description="the models a replacement may come from")
+    stages: list[str] | None = Field(description="the cell stages, in order")
+
+
 class Revision(_Model):
     """Manager: what to try after a failed implementation verification."""
 
@@ -516,3 +682,15 @@ class Revision(_Model):
         if errors:
             raise ValueError("; ".join(errors))
         return self
+
+
+class ReviseRequest(Request[Revision]):
+    """Manager: what to try after a failed implementation verification."""
+
+    role: ClassVar[str] = "revise"
+    requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
+    tried: list[Plan] = Field(description="the plans already implemented")
+    remaining: list[Plan] = Field(description="the proposed plans not tried yet")
+    failure: dict[str, Any] = Field(description="what failed: failed_checks and reasons")
+    pool: list[str] = Field(description="the model names a new plan may use")
+    recipes: dict[str, str] | None = Field(description="the preprocessing recipes a new plan may choose")

@@ -326,14 +326,15 @@ def test_an_unsafe_code_edit_is_not_used(tmp_path, monkeypatch):
     with FakeLLMServer(script) as server:
         m = agent(server.base_url, tmp_path, top_k=1).manager()
         assert m.plan(INSTRUCTION, data=DATA, out=tmp_path / "r").status == "planned"
-        cells = m.begin()
+        impl = m.start()
+    cells = impl.cells
     setup = next(c for c in cells if c.stage == "setup")
-    assert "subprocess" not in setup.source and "subprocess" in setup.params["flagged_source"]
-    assert any("package_install" in f and "subprocess.run" in f for f in setup.params["flagged"])
+    assert "subprocess" not in setup.source and "subprocess" in setup.flagged_source
+    assert any("package_install" in f and "subprocess.run" in f for f in setup.flagged)
     assert any(n.startswith("write_code setup: the edit was flagged") for n in m.record.notes)
-    nxt = m.approve(cells.index(setup))  # the user's click: the edit replaces the template, to be run
+    nxt = impl.approve(cells.index(setup))  # the user's click: the edit replaces the template, to be run
     assert (nxt.kind, nxt.index) == ("run", 0) and "subprocess.run" in m.impl.cells[0].source
-    assert m.impl.cells[0].params["approved"] and "approved by the user" in m.record.notes[-1]
+    assert m.impl.cells[0].approved and "approved by the user" in m.record.notes[-1]
 
 
 # ---------------------------------------------------------------- configuration, contexts, CLI

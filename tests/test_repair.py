@@ -26,7 +26,7 @@ class FakeBrainWithBrokenCode(OfflineBrain):
 
     def decide(self, role, context, response_model):
         if role == "write_code":
-            train = next(c for c in context["cells"] if c["stage"] == "train")
+            train = next(c for c in context.cells if c["stage"] == "train")
             return CodeEdits(edits={"train": train["source"].replace("BEST_NAME = max(", "BEST_NAME = maxx(")})
         return super().decide(role, context, response_model)
 

@@ -16,6 +16,7 @@ from comm.base_comm import BaseComm
 from IPython.core.interactiveshell import InteractiveShell
 
 from automl_agent_jupyter.config import Settings
+from automl_agent_jupyter.implementation import Implementation
 from automl_agent_jupyter.manager import Next
 from automl_agent_jupyter.notebook.bridge import Bridge
 from automl_agent_jupyter.notebook.session import CellClock, Session
@@ -214,21 +215,21 @@ def test_a_repair_that_changes_other_cells_inserts_the_rest_again(lab, shell, mo
     """The protocol updates one cell per request; a repair that rewrites several continues with a fresh
     insert below the failed cell (the unrun rest of the first insert stays, superseded)."""
     session, fe = lab
-    real_step = session.manager.step
+    real_step = Implementation.step
     spoiled = []
 
     def spoil(cell):
         if cell["metadata"]["automl_agent"]["stage"] == "evaluate" and not spoiled:
             spoiled.append(shell.user_ns.pop("MODEL"))
 
-    def step(index, result):
-        nxt = real_step(index, result)
+    def step(impl, index, result):
+        nxt = real_step(impl, index, result)
         if not result.ok and spoiled and len(spoiled) == 1:
             spoiled.append("rewritten")
             return Next("run", STAGES.index("train"), [STAGES.index("train"), STAGES.index("evaluate")])
         return nxt
 
-    monkeypatch.setattr(session.manager, "step", step)
+    monkeypatch.setattr(Implementation, "step", step)
     fe.before_run = spoil
     session.accept()
     fe.pump()

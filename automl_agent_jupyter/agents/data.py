@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..brains import Brain
-from ..schema import DataAnalyses, DataAnalysis, DataReport, Plan, Requirements
+from ..schema import DataAnalysis, DataAnalysisRequest, DataReport, Plan, Requirements
 from ..tasks import for_task
 
 
@@ -24,8 +24,8 @@ class DataAgent:
     def analyse(self, plans: list[Plan], req: Requirements, report: DataReport) -> dict[str, DataAnalysis]:
         """Each plan's preprocessing steps and expected processed data, from the real profile (one decision
         for all plans). Only the profile is shown to the brain, never the data."""
-        answer = self.brain.decide("data_analysis", {"requirements": req, "data_report": report, "plans": plans,
-                                                     "recipes": recipes_for(req.task)}, DataAnalyses)
+        answer = self.brain.ask(DataAnalysisRequest(requirements=req, data_report=report, plans=plans,
+                                                    recipes=recipes_for(req.task)))
         by_id = {a.plan_id: a for a in answer.analyses}
         return {p.id: by_id.get(p.id) or DataAnalysis(summary="", plan_id=p.id) for p in plans}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..brains import Brain
 from ..knowledge import model_entry
-from ..schema import Candidate, DataReport, Plan, Rankings, Requirements
+from ..schema import Candidate, DataReport, Plan, RankRequest, Requirements
 from ..tasks import for_task
 from ..tasks.scoring import higher_is_better
 from ..verification import rank_candidates
@@ -39,10 +39,9 @@ class ModelAgent:
                                         budget_s=settings.get("budget_s"))
             probed.append(plan.model_copy(update={"candidates": candidates}))
         complexity = [c.model_dump() for c in req.problem.complexity_metrics]
-        answer = self.brain.decide("rank_models", {
-            "requirements": req, "metric": metric, "higher_is_better": higher_is_better(metric),
-            "top_k": settings["top_k"], "complexity": complexity,
-            "plans": [p.model_copy(update={"steps": []}) for p in probed]}, Rankings)
+        answer = self.brain.ask(RankRequest(
+            requirements=req, metric=metric, higher_is_better=higher_is_better(metric), top_k=settings["top_k"],
+            complexity=complexity, plans=[p.model_copy(update={"steps": []}) for p in probed]))
         by_id = {r.plan_id: r for r in answer.rankings}
         llm = self.brain.from_llm("rank_models")
         limits = {c["name"]: c["value"] for c in complexity}

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..brains import Brain
 from ..execution import CellResult
-from ..schema import Attempt, CellSpec, CodeEdits, DataReport, Plan, Repair, Requirements
+from ..schema import Attempt, CellSpec, DataReport, DebugRequest, Plan, Repair, Requirements, WriteCodeRequest
 from ..tasks import for_task
 
 
@@ -43,46 +43,43 @@ class OperationAgent:
             old = {c.stage: c for c in previous}
             for c in cells:
                 before = old.get(c.stage)
-                if before and before.params.get("template_source") == c.source:
-                    c.params.update({k: v for k, v in before.params.items() if k not in c.params})
-                    c.source = before.source
+                if before and before.template_source == c.source:
+                    c.source, c.template_source, c.edited_by = before.source, before.template_source, before.edited_by
+                    c.flagged, c.approved = before.flagged, before.approved
             return cells
-        edits = self.brain.decide("write_code", {
-            "plan": {k: v for k, v in plan.model_dump().items() if k in ("id", "title", "strategy", "preprocessing",
-                                                                          "candidates")},
-            "requirements": req, "run_dir": settings.get("run_dir"),
-            "cells": [{"stage": c.stage, "title": c.title, "source": c.source} for c in cells]}, CodeEdits)
+        edits = self.brain.ask(WriteCodeRequest(
+            plan={k: v for k, v in plan.model_dump().items() if k in ("id", "title", "strategy", "preprocessing",
+                                                                       "candidates")},
+            requirements=req, run_dir=settings.get("run_dir"),
+            cells=[{"stage": c.stage, "title": c.title, "source": c.source} for c in cells]))
         for c in cells:
             new = edits.edits.get(c.stage, "")
             if not new.strip() or new.strip() == c.source.strip():
                 continue
             flagged = self.review(new, c.source, settings.get("run_dir", ""))
             if flagged and not self.approve_flagged:
-                c.params.update(flagged=flagged, flagged_source=new)  # shown for review; the template runs
+                c.flagged, c.flagged_source = flagged, new  # shown for review; the template runs
                 continue
-            c.params["template_source"] = c.source
-            c.params["edited_by"] = "llm" if self.brain.from_llm("write_code") else self.brain.name
-            if flagged:
-                c.params["flagged"], c.params["approved"] = flagged, True
-            c.source = new
+            c.edited_by = "llm" if self.brain.from_llm("write_code") else self.brain.name
+            c.flagged, c.approved = flagged, bool(flagged)
+            c.replace_source(new)
         return cells
 
     # ------------------------------------------------------------------------------ repairing
     def diagnose(self, cell: CellSpec, result: CellResult, attempt: int, plan: Plan,
                  pool: list[str] | None = None, stages: list[str] | None = None) -> Repair:
         """A repair for the failed cell; ``pool`` and ``stages`` bound what a brain may propose."""
-        template = cell.params.get("template_source", cell.source)
-        return self.brain.decide("debug", {
-            "stage": cell.stage, "error_type": result.error_type or "Error", "error": result.error or "",
-            "traceback": result.traceback or "", "attempt": attempt, "cell_source": cell.source,
-            "template_source": template, "stdout_tail": result.stdout[-1500:],
-            "candidates": [c.name for c in plan.candidates], "pool": pool, "stages": stages}, Repair)
+        return self.brain.ask(DebugRequest(
+            stage=cell.stage, error_type=result.error_type or "Error", error=result.error or "",
+            traceback=result.traceback or "", attempt=attempt, cell_source=cell.source,
+            template_source=cell.template, stdout_tail=result.stdout[-1500:],
+            candidates=[c.name for c in plan.candidates], pool=pool, stages=stages))
 
     def check_repair(self, repair: Repair, cell: CellSpec, run_dir: str) -> list[str]:
         """Findings that keep a repaired source from running (none for the cell's own template)."""
         if repair.action != "source" or not repair.source:
             return []
-        return self.review(repair.source, cell.params.get("template_source", cell.source), run_dir)
+        return self.review(repair.source, cell.template, run_dir)
 
     @staticmethod
     def apply(repair: Repair, plan: Plan) -> Plan:

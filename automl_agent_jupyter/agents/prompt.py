@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..brains import Brain
-from ..schema import DatasetSpec, FieldSource, Question, Requirements
+from ..schema import DatasetSpec, FieldSource, ParseRequest, Question, Requirements
 
 
 class PromptAgent:
@@ -16,9 +16,8 @@ class PromptAgent:
         from ..tasks import METRIC_DIRECTION
         from ..verification import COMPLEXITY_UNITS
 
-        req = self.brain.decide("parse_requirements", {
-            "instruction": instruction, "data_path": data_path, "peek": peek, "metric_names": list(METRIC_DIRECTION),
-            "complexity_units": COMPLEXITY_UNITS}, Requirements)
+        req = self.brain.ask(ParseRequest(instruction=instruction, data_path=data_path, peek=peek,
+                                          metric_names=list(METRIC_DIRECTION), complexity_units=COMPLEXITY_UNITS))
         overrides = overrides or {}
         for src in req.field_sources.values():
             if src.source == "user":  # only the user's flags and form answers are the user's (never a brain's say)

@@ -1,9 +1,11 @@
 """One small interface every brain implements: the offline rules and any LLM.
 
-An agent asks its brain for a decision: a *role* (which prompt / which rule), a *context* (JSON-able
-data: pydantic models, dicts, strings) and the pydantic *response model* the answer must validate
-against. The offline brain answers from rules; an LLM brain answers from a model and falls back to the
-offline brain when the answer is unusable. Usage per role is counted on the brain, and ``source``
+An agent asks its brain for a decision with a typed request (``schema.Request``: one model per
+*role*, e.g. ``PlanRequest`` whose answer is a ``PlanSet``): ``brain.ask(PlanRequest(...))`` returns a
+validated ``PlanSet``. A misspelt or missing context key fails when the request is built. Underneath,
+``decide(role, context, response_model)`` is what a brain implements (the request is the context). The
+offline brain answers from rules; an LLM brain answers from a model and falls back to the offline brain
+when the answer is unusable. Usage per role is counted on the brain, and ``source``
 says who answered each role last ("llm" or "offline"), so that an LLM's view is never shown for a
 rule's answer.
 
@@ -13,14 +15,15 @@ context carries ``plans``), so a full run needs about ten LLM calls whatever the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ..schema import LLMUsage
+from ..schema import REQUESTS, LLMUsage, Request
 
 T = TypeVar("T", bound=BaseModel)
+Context = Request[Any] | Mapping[str, Any]  # a typed request; a plain mapping only from tests and old callers
 
 # Every role the agents ask for, in pipeline order. Prompts live in brains/prompts/<role>.md.
 ROLES = (
@@ -48,8 +51,12 @@ class Brain(ABC):
         self.notes: list[str] = []  # human-readable events, e.g. "plan: invalid JSON twice, offline rules used"
         self.source: dict[str, str] = {}  # role -> who gave its last answer: "llm" | "offline"
 
+    def ask(self, request: Request[T]) -> T:
+        """The answer to a typed request, validated as the request's answer model."""
+        return self.decide(request.role, request, request.answer)  # type: ignore[arg-type]
+
     @abstractmethod
-    def decide(self, role: str, context: dict[str, Any], response_model: type[T]) -> T:
+    def decide(self, role: str, context: Context, response_model: type[T]) -> T:
         """Answer ``role`` for ``context`` as a validated ``response_model``."""
 
     def usage_for(self, role: str) -> LLMUsage:
@@ -70,6 +77,18 @@ class Brain(ABC):
     def describe(self) -> dict[str, Any]:
         """What this brain is, safe to show and to save (never a key)."""
         return {"brain": self.name}
+
+
+def as_request(role: str, context: Context) -> Request[Any]:
+    """``context`` as the role's typed request (a mapping is checked: an unknown or missing key fails here)."""
+    if isinstance(context, Request):
+        return context
+    return REQUESTS[role].model_validate(dict(context))
+
+
+def context_of(context: Context) -> dict[str, Any]:
+    """The context as a mapping of its values (for prompts and for validating an answer against it)."""
+    return context.context() if isinstance(context, Request) else dict(context)
 
 
 def usage_total(usages: Iterable[LLMUsage]) -> LLMUsage:

@@ -27,8 +27,9 @@ import jinja2
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BrainError
+from ..schema import Request
 from . import secrets
-from .base import Brain, T
+from .base import Brain, Context, T, context_of
 
 # USD per 1M (prompt, completion) tokens; longest matching prefix wins ("gpt-4o-mini-2024-07-18").
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
@@ -240,7 +241,7 @@ class OpenAIBrain(Brain):
         }
 
     # ------------------------------------------------------------ the interface
-    def decide(self, role: str, context: dict[str, Any], response_model: type[T]) -> T:
+    def decide(self, role: str, context: Context, response_model: type[T]) -> T:
         model = self.role_models.get(role, self.model)
         usage = self.usage_for(role)
         if self.down:
@@ -277,12 +278,14 @@ class OpenAIBrain(Brain):
         return self._fall_back(role, context, response_model, why)
 
     def messages(
-        self, role: str, context: dict[str, Any], response_model: type[BaseModel]
+        self, role: str, context: Context, response_model: type[BaseModel]
     ) -> list[dict[str, str]]:
-        """The chat messages for ``role``: the shared system prompt and the role's rendered prompt."""
-        data = compact(to_jsonable(context))
+        """The chat messages for ``role``: the shared system prompt (with what each key of a typed request
+        holds) and the role's rendered prompt."""
+        data = compact(to_jsonable(context_of(context)))
         variables = {
             "role": role,
+            "keys": context.keys() if isinstance(context, Request) else {},
             "context": data,
             "context_json": json.dumps(data, ensure_ascii=False),
             "schema_json": json.dumps(response_model.model_json_schema(), ensure_ascii=False),
@@ -415,13 +418,13 @@ class OpenAIBrain(Brain):
             return 0.0
         return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
 
-    def _parse(self, text: str, response_model: type[T], role: str, context: dict[str, Any]) -> T:
+    def _parse(self, text: str, response_model: type[T], role: str, context: Context) -> T:
         """The validated answer; the context lets a response model check names against the facts."""
-        answer = response_model.model_validate(extract_json(text), context=context)
+        answer = response_model.model_validate(extract_json(text), context=context_of(context))
         self.source[role] = "llm"
         return answer
 
-    def _fall_back(self, role: str, context: dict[str, Any], response_model: type[T], why: str) -> T:
+    def _fall_back(self, role: str, context: Context, response_model: type[T], why: str) -> T:
         why = _one_line(why, 300)
         if self.fallback is None:
             raise BrainError(f"{role}: {why}, and no offline brain to fall back on")

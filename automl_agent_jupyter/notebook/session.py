@@ -22,6 +22,7 @@ from typing import Any
 
 from ..config import Settings
 from ..execution import CellResult, NamespaceExecutor
+from ..implementation import Implementation
 from ..manager import Manager, Next
 from ..schema import RunRecord
 from .bridge import Bridge
@@ -88,7 +89,7 @@ class _ShowingExecutor(NamespaceExecutor):
     def run(self, source: str, name: str) -> CellResult:
         result = super().run(source, name)
         impl = self.session.manager.impl
-        title = next((c.title for c in impl.cells if c.stage == name), name) if impl else name
+        title = impl.title(name) if impl else name
         output = result.stdout + (f"\n{result.error_type}: {result.error}" if not result.ok else "")
         self.session.view.show_code(name, title, source, output, result.ok)
         return result
@@ -119,6 +120,13 @@ class Session:
     def record(self) -> RunRecord:
         assert self.manager.record is not None
         return self.manager.record
+
+    @property
+    def impl(self) -> Implementation:
+        """The plan being implemented (built by the manager when a plan is accepted)."""
+        if self.manager.impl is None:
+            raise RuntimeError("no plan is being implemented")
+        return self.manager.impl
 
     @property
     def folder(self) -> Path:
@@ -259,7 +267,7 @@ class Session:
         self.view.say(f"Accepted plan {plan_id}")
         try:
             if self.mode == "lab":
-                self.manager.begin(plan_id)
+                self.manager.start(plan_id)
                 self._send(0)
             else:
                 executor = _ShowingExecutor(self.shell.user_ns, echo=self.view.echo, session=self)
@@ -271,8 +279,8 @@ class Session:
 
     # ------------------------------------------------------------------ lab mode: the bridge
     def _send(self, start: int) -> None:
-        assert self.bridge is not None and self.manager.impl is not None
-        impl, rid = self.manager.impl, self.record.run_id
+        assert self.bridge is not None
+        impl, rid = self.impl, self.record.run_id
         self._offset, self._next, self._pending, self._stopped = start, None, None, ""
         cells = [{"source": c.source, "metadata": {"automl_agent": {"run_id": rid, "stage": c.stage,
                                                                     "plan": impl.plan.id}}}
@@ -288,16 +296,15 @@ class Session:
         return reply
 
     def _result(self, msg: dict) -> str | None:
-        assert self.manager.impl is not None
         i = self._offset + int(msg.get("index", 0))
         if msg.get("cell_id"):
             self.anchor = str(msg["cell_id"])  # later inserts go below the last generated cell
         if msg.get("status") != "ok" and msg.get("ename") in STOPPED:
-            self._stopped = f"stopped at stage {self.manager.impl.cells[i].stage}: {msg.get('ename')} " \
+            self._stopped = f"stopped at stage {self.impl.cells[i].stage}: {msg.get('ename')} " \
                             f"{msg.get('evalue') or ''}".strip()
             return None
         result = self.clock.result(msg) if self.clock else CellResult(ok=msg.get("status") == "ok", seconds=0.0)
-        nxt = self.manager.step(i, result)
+        nxt = self.impl.step(i, result)
         self._sync_attempts()
         if result.ok:
             self._next = nxt
@@ -305,7 +312,7 @@ class Session:
         if nxt.kind == "run" and nxt.index < i and set(nxt.changed) <= {i}:
             nxt = self._catch_up(nxt, i)  # rerun the earlier, unchanged stages here, then cell i in place
         if nxt.kind == "run" and nxt.index == i and set(nxt.changed) <= {i}:
-            return self.manager.impl.cells[i].source  # repaired in place; the frontend reruns it and goes on
+            return self.impl.cells[i].source  # repaired in place; the frontend reruns it and goes on
         if nxt.kind == "run":
             self._pending = nxt  # the repair touches other cells: continue with a fresh insert (on complete)
         else:
@@ -316,14 +323,13 @@ class Session:
         """The repair asks to rerun from an earlier stage whose code did not change (e.g. a name an earlier
         cell defines is gone): run those cells' exact sources in the kernel, so that the failed cell can be
         rerun in place instead of inserting the cells again."""
-        assert self.manager.impl is not None
-        cells = self.manager.impl.cells
+        cells = self.impl.cells
         self.view.note(f"Rerunning stages {', '.join(c.stage for c in cells[nxt.index:i])} in the kernel (their code "
                        f"is unchanged), then {cells[i].stage} in place.")
         executor = NamespaceExecutor(self.shell.user_ns)
         while nxt.kind == "run" and nxt.index < i and set(nxt.changed) <= {i}:
             j = nxt.index
-            nxt = self.manager.step(j, executor.run(cells[j].source, cells[j].stage))
+            nxt = self.impl.step(j, executor.run(cells[j].source, cells[j].stage))
             self._sync_attempts()
         return nxt
 
@@ -332,29 +338,28 @@ class Session:
             self._complete(ok)
 
     def _complete(self, ok: bool) -> None:
-        assert self.manager.impl is not None
         if self._pending is not None:
             nxt, self._pending = self._pending, None
-            stages = [self.manager.impl.cells[j].stage for j in nxt.changed] or \
-                [self.manager.impl.cells[nxt.index].stage]
+            stages = [self.impl.cells[j].stage for j in nxt.changed] or \
+                [self.impl.cells[nxt.index].stage]
             self.view.note(f"The repair changed or reruns stage(s) {', '.join(stages)}: inserting the cells from "
-                           f"stage {self.manager.impl.cells[nxt.index].stage} on again below; the earlier copies "
+                           f"stage {self.impl.cells[nxt.index].stage} on again below; the earlier copies "
                            "above are superseded.")
             self._send(nxt.index)
             return
         done = ok and self._next is not None and self._next.kind == "done"
-        verdict = self.manager.conclude(self.shell.user_ns.get("RESULTS") if done else None)
+        verdict = self.impl.conclude(self.shell.user_ns.get("RESULTS") if done else None)
         if self._stopped:
-            self.view.note(f"Plan {self.manager.impl.plan.id} {self._stopped}.")
+            self.view.note(f"Plan {self.impl.plan.id} {self._stopped}.")
         elif not verdict.passed:
             plan = self.manager.revise()
             if plan is not None:
                 self.view.show_verification(verdict)
-                self.view.set_plan_state(self.manager.impl.plan.id, "tried")
+                self.view.set_plan_state(self.impl.plan.id, "tried")
                 reason = self.record.revisions[-1].get("reason", "") if self.record.revisions else ""
                 self.view.note(f"Revision: {reason} Trying plan {plan.id} ({plan.title}).")
                 self.view.set_plan_state(plan.id, "selected")
-                self.manager.begin(plan.id)
+                self.manager.start(plan.id)
                 self._send(0)
                 return
         self._finish()
@@ -383,10 +388,9 @@ class Session:
 
     def pipeline_code(self) -> str:
         """The implemented cells as one cell (what ``set_next_input`` offers in ``kernel`` mode)."""
-        assert self.manager.impl is not None
-        head = (f"# AutoML-Agent run {self.record.run_id}, plan {self.manager.impl.plan.id}: the generated pipeline "
+        head = (f"# AutoML-Agent run {self.record.run_id}, plan {self.impl.plan.id}: the generated pipeline "
                 f"as one cell\n# (the same code is in {self.folder / 'pipeline.py'})\n")
-        return head + "\n\n".join(f"# %% [{c.stage}] {c.title}\n{c.source}" for c in self.manager.impl.cells)
+        return head + "\n\n".join(f"# %% [{c.stage}] {c.title}\n{c.source}" for c in self.impl.cells)
 
 
 __all__ = ["CellClock", "Session"]

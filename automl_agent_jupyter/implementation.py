@@ -1,0 +1,167 @@
+"""The paper's second phase for one accepted plan: implementation (the operation agent writes, runs and
+repairs the cells) -> implementation verification.
+
+An :class:`Implementation` is built from an accepted plan of a :class:`~automl_agent_jupyter.planning.Planning`
+and owns what that implementation changes: the cells (each with its template, its flagged or approved
+code), the attempts per stage and the timing. Whoever runs the cells (the in-process executor, the
+notebook kernel, the JupyterLab frontend) reports each result to :meth:`Implementation.step`, which says
+what to run next; :meth:`Implementation.conclude` verifies the measured numbers.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .agents import OperationAgent
+from .execution import CellResult
+from .planning import Planning
+from .runlog import RunLog
+from .schema import Attempt, CellSpec, Plan, Verdict, VerifyImplementationRequest
+from .tasks.scoring import higher_is_better
+from .verification import verify_results
+
+
+@dataclass
+class Next:
+    """What to do after a cell ran: run cell ``index`` (sources may have been repaired), or stop."""
+
+    kind: Literal["run", "done", "failed"]
+    index: int = 0
+    changed: list[int] = field(default_factory=list)  # indices whose source the repair changed
+
+
+class Implementation:
+    """One accepted plan's cells, attempts, approvals and flags; recorded in ``log`` as it goes."""
+
+    def __init__(self, log: RunLog, planning: Planning, plan: Plan, agent: OperationAgent) -> None:
+        self.log, self.planning, self.agent, self.settings = log, planning, agent, log.settings
+        self.plan = plan
+        self.tries: dict[str, int] = {}  # stage -> attempts so far
+        self.started = log.start_implementation()
+        self.verdict: Verdict | None = None
+        plan.state = "selected"
+        log.record.selected_plan = plan.id
+        log.record.status = "running"
+        with log.stage("code_generation"):
+            self.cells: list[CellSpec] = agent.write(plan, planning.requirements, planning.report,
+                                                     log.cell_settings())
+        for c in self.cells:
+            if c.flagged:
+                log.note(f"write_code {c.stage}: the edit was flagged ({'; '.join(c.flagged)[:200]}); "
+                         + ("run with your approval" if c.approved else
+                            "the tested template runs instead (approve(index) to use the edit)"))
+        log.save()
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        """This plan's attempts, in order."""
+        return [a for a in self.log.record.attempts if a.plan_id == self.plan.id]
+
+    def title(self, stage: str) -> str:
+        return next((c.title for c in self.cells if c.stage == stage), stage)
+
+    def approve(self, index: int) -> Next:
+        """The user approves the flagged code proposed for cell ``index`` (a repair, else an edit): it replaces
+        the cell's source, and the cell is to be run again. Nothing flagged: the cell is left as it is."""
+        cell = self.cells[index]
+        proposed = next((a for a in reversed(self.attempts) if a.stage == cell.stage and a.proposed_source), None)
+        source = proposed.proposed_source if proposed else cell.flagged_source
+        if not source or source == cell.source:
+            return Next("run", index)
+        cell.approved, cell.flagged_source = True, None
+        if proposed:
+            proposed.proposed_source = None  # approved once; a new flag needs a new approval
+        cell.replace_source(source)
+        self.log.note(f"{cell.stage}: flagged code approved by the user and run")
+        self.log.save()
+        return Next("run", index, [index])
+
+    def step(self, index: int, result: CellResult) -> Next:
+        """Record what cell ``index`` did; on failure diagnose, repair (bounded) and say what to run next."""
+        log, rec, cell = self.log, self.log.record, self.cells[index]
+        n = self.tries[cell.stage] = self.tries.get(cell.stage, 0) + 1
+        rec.timings[f"cell:{cell.stage}"] = round(rec.timings.get(f"cell:{cell.stage}", 0) + result.seconds, 3)
+        if result.ok:
+            rec.attempts.append(self.agent.attempt(self.plan, cell, n, result, None))
+            log.on_event(f"cell:{cell.stage}", "done", {"seconds": round(result.seconds, 2), "attempt": n})
+            log.save()
+            return Next("done") if index == len(self.cells) - 1 else Next("run", index + 1)
+        if n > self.settings.max_repairs:
+            rec.attempts.append(self.agent.attempt(self.plan, cell, n, result, None))
+            log.save()
+            return Next("failed", index)
+        with log.stage("debugging"):
+            repair = self.agent.diagnose(cell, result, n, self.plan, pool=self.planning.pool(),
+                                         stages=[c.stage for c in self.cells])
+        attempt = self.agent.attempt(self.plan, cell, n, result, repair)
+        flagged = self.agent.check_repair(repair, cell, str(log.folder.path))
+        approved = self.settings.approve_flagged_code
+        if flagged:
+            attempt.flagged, attempt.proposed_source = flagged, repair.source
+            attempt.repair = f"{repair.diagnosis} ({'applied with your approval' if approved else 'not run'}: " \
+                             f"the code check flagged {'; '.join(flagged)[:300]})"
+            log.note(f"debug {cell.stage}: repaired code flagged ({'; '.join(flagged)[:200]}); "
+                     + ("run because approve_flagged_code is set" if approved else "not run"))
+        rec.attempts.append(attempt)
+        log.on_event(f"cell:{cell.stage}", "info", {"attempt": n, "error": f"{result.error_type}: {result.error}",
+                                                     "repair": attempt.repair})
+        log.save()
+        if repair.action == "give_up" or (flagged and not approved):
+            return Next("failed", index)
+        if repair.action == "source" and repair.source:
+            cell.replace_source(repair.source)
+            return Next("run", index, [index])
+        if repair.action == "rerun_from":
+            stages = [c.stage for c in self.cells]
+            return Next("run", stages.index(repair.params.get("stage", "setup")))
+        self.plan = self.agent.apply(repair, self.plan)
+        fresh = self.agent.write(self.plan, self.planning.requirements, self.planning.report, log.cell_settings(),
+                                 previous=self.cells)
+        changed = [i for i, (a, b) in enumerate(zip(self.cells, fresh)) if a.source != b.source]
+        self.cells = fresh
+        return Next("run", min(changed + [index]), changed)
+
+    def conclude(self, results: dict[str, Any] | None) -> Verdict:
+        """Implementation verification: the measured numbers against every requirement."""
+        log, rec, req, metric = self.log, self.log.record, self.planning.requirements, self.planning.metric
+        with log.stage("implementation_verification"):
+            if not results or not results.get("metrics", {}).get("test"):
+                verdict = Verdict(passed=False, score=float("-inf"),
+                                  reasons=["the generated code did not finish; no test metric was measured"])
+            else:
+                rec.metrics = {"test": {k: v for k, v in results["metrics"]["test"].items() if isinstance(v, float)}}
+                verdict = verify_results(req, metric, rec.metrics["test"], results.get("measured", {}))
+                rec.primary_metric = {"name": metric, "value": rec.metrics["test"].get(metric),
+                                      "higher_is_better": higher_is_better(metric), "split": "test"}
+                rec.constraints = [{"name": c.name, "target": c.target, "measured": c.value, "unit": c.unit,
+                                    "pass": c.passed} for c in verdict.checks if c.kind == "complexity"]
+                rec.artifacts.update(results.get("artifacts", {}))
+                rec.device = results.get("device", "cpu")
+                if results.get("split", {}).get("sizes"):  # what the code really did, not what was planned
+                    rec.split = {**rec.split, **results["split"]}
+                rec.environment["model"] = str(results.get("model", ""))
+            opinion = log.brain.ask(VerifyImplementationRequest(
+                verdict=verdict, requirements=req, plan={"id": self.plan.id, "title": self.plan.title},
+                results={k: (results or {}).get(k) for k in ("metrics", "measured", "model", "params", "split")},
+                failed_cells=[a.model_dump(include={"stage", "error_type", "error"}) for a in self.attempts
+                              if not a.ok]))
+            verdict.brain_opinion = opinion.text if log.brain.from_llm("verify_implementation") else ""
+        rec.verification = self.verdict = verdict
+        cells = self.planning.task.replay_cells(self.cells, results or {})  # what reruns the same fits
+        rec.artifacts["script"] = str(log.folder.write_script(cells, rec))
+        rec.artifacts["notebook"] = str(log.folder.write_notebook(cells, rec))
+        rec.artifacts["record"] = str(log.folder.path / "run.json")
+        rec.timings["implementation"] = round(time.perf_counter() - self.started, 3)
+        self.plan.state = "tried"
+        for i, p in enumerate(self.planning.plans):
+            if p.id == self.plan.id:
+                self.planning.plans[i] = self.plan
+        if rec.metrics:
+            rec.status = "succeeded" if verdict.passed else "failed"
+            rec.message = ("all requirements met: " if verdict.passed else "requirements not met: ") + \
+                "; ".join(verdict.reasons)
+        else:
+            rec.status, rec.message = "failed", verdict.reasons[0]
+        log.save()
+        return verdict

@@ -1,0 +1,99 @@
+"""One run's record as it grows: the folder, the record, the timed stages and the brain's usage.
+
+Both phases of a run (planning.py, implementation.py) write into the same :class:`RunLog`: every stage
+is timed and announced through ``on_event``, and the record is saved after every step, so that
+``run.json`` always says where the run stands.
+"""
+from __future__ import annotations
+
+import copy
+import platform
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .brains import Brain
+from .brains.base import usage_total
+from .config import Settings
+from .record import RunFolder, new_run_id, now
+from .schema import RunRecord
+
+Event = Callable[[str, str, dict[str, Any]], None]  # (stage, "start" | "done" | "info", details)
+MIN_CELL_BUDGET_S = 5.0  # the generated cells always get at least this much, even past the budget
+
+
+class RunLog:
+    """The record of one run, its folder, and what the shared brain did since the run began."""
+
+    def __init__(self, settings: Settings, brain: Brain, on_event: Event, instruction: str, data: str | None,
+                 out: str | Path | None = None) -> None:
+        self.settings, self.brain, self.on_event = settings, brain, on_event
+        run_id = new_run_id(instruction)
+        self.folder = RunFolder(out or Path(settings.runs_dir) / run_id)
+        self.record = RunRecord(run_id=run_id, created=now(), instruction=instruction, data=data,
+                                brain=brain.name, seed=settings.seed, environment={
+                                    "python": platform.python_version(), "platform": platform.platform(),
+                                    "automl_agent_jupyter": __version__})
+        self.t0 = time.perf_counter()
+        self.implemented_s = 0.0  # implementation time of plans already concluded (the budget counts it)
+        self.impl_started: float | None = None  # when the plan being implemented started
+        self._usage0, self._notes0 = copy.deepcopy(brain.usage), len(brain.notes)  # a brain shared by runs
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """A timed stage: announced at start and end, its seconds added to the record's timings."""
+        self.on_event(name, "start", {})
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = round(time.perf_counter() - t0, 3)
+            self.record.timings[name] = round(self.record.timings.get(name, 0.0) + dt, 3)
+            self.on_event(name, "done", {"seconds": dt})
+
+    def save(self) -> RunRecord:
+        rec = self.record
+        rec.llm_usage = usage = self.brain.usage_since(self._usage0)
+        rec.llm_total = usage_total(usage.values())
+        rec.notes = list(self.brain.notes[self._notes0:])
+        rec.brain_config = self.brain.describe()
+        self.folder.write_record(rec)
+        return rec
+
+    def note(self, text: str) -> None:
+        """A manager event for the record (kept with the brain's notes, in order)."""
+        self.brain.notes.append(text)
+
+    def stop(self, status: str, message: str, questions: list[str] | None = None) -> RunRecord:
+        self.record.status = status  # type: ignore[assignment]
+        self.record.message = message
+        self.record.questions = questions or []
+        self.on_event("manager", "info", {"status": status, "message": message})
+        return self.save()
+
+    def start_implementation(self) -> float:
+        """A plan's implementation starts now (the one before it, if any, spent its share of the budget)."""
+        now = time.perf_counter()
+        if self.impl_started is not None:
+            self.implemented_s += now - self.impl_started
+        self.impl_started = now
+        return now
+
+    def remaining_s(self) -> float:
+        """Seconds left of the run's wall-clock budget: planning and every implementation so far count;
+        time spent waiting for a user's click does not."""
+        spent = self.record.timings.get("agent_stages", 0.0) + self.implemented_s
+        if self.impl_started is not None:
+            spent += time.perf_counter() - self.impl_started
+        return self.settings.budget_s - spent
+
+    def cell_settings(self) -> dict[str, Any]:
+        """What the generated cells are rendered with: the run, its folder, seed, storage and what is left of
+        the budget."""
+        s = self.settings
+        return {"run_id": self.record.run_id, "run_dir": str(self.folder.path), "seed": s.seed,
+                "storage": s.optuna_storage(str(self.folder.path)),
+                "budget_s": max(MIN_CELL_BUDGET_S, self.remaining_s())}
