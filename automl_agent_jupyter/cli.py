@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .config import setting_fields
 from .record import list_runs
 from .schema import TASKS
 
@@ -18,8 +19,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="run folder (default: runs/<run id>)")
     r.add_argument("--target", help="the column to predict (default: parsed from the instruction)")
     r.add_argument("--task", choices=TASKS, help="the kind of task (default: parsed from the instruction)")
-    r.add_argument("--llm", help="model name on an OpenAI-compatible server (default: the offline brain); the key "
-                   "comes from OPENAI_API_KEY (environment or .env)")
+    for f in setting_fields(flagged=True):  # --plans, --top-k, --seed, --budget, --llm (config.Settings)
+        r.add_argument(f.metadata["flag"], dest=f.name, type=f.metadata["kind"], default=None,
+                       help=f.metadata["help"] + (" The key comes from OPENAI_API_KEY (environment or .env)."
+                                                  if f.name == "llm" else ""))
     r.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 (default: "
                    "OPENAI_BASE_URL, else OpenAI)")
     r.add_argument("--role-model", action="append", metavar="ROLE=MODEL", default=None,
@@ -27,9 +30,6 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--llm-timeout", type=float, default=None, help="seconds per LLM request (default 60)")
     r.add_argument("--approve-flagged-code", action="store_true",
                    help="run LLM-written code even when the safety check flags it (default: never)")
-    r.add_argument("--plans", type=int, default=None, help="number of competing plans (default 3)")
-    r.add_argument("--budget", type=float, default=None, help="wall-clock seconds for the whole run, instruction to saved model (default 60)")
-    r.add_argument("--seed", type=int, default=None)
     r.add_argument("--sources", default=None, help="knowledge sources for retrieval: local (default), or a list "
                    "such as local,arxiv,huggingface,kaggle (online ones need network and say so when unreachable)")
     r.add_argument("--plan-only", action="store_true", help="stop after planning (no training)")
@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  [{stage}] attempt {info['attempt']} failed ({info['error'][:100]}); repair: {info['repair']}",
                   file=sys.stderr)
 
-    opts = {k: v for k, v in {"n_plans": args.plans, "budget_s": args.budget, "seed": args.seed,
-                              "knowledge_sources": args.sources,
+    given = {f.name: getattr(args, f.name) for f in setting_fields(flagged=True) if f.name != "llm"}
+    opts = {k: v for k, v in {**given, "knowledge_sources": args.sources,
                               "llm_timeout": args.llm_timeout,
                               "role_models": ",".join(args.role_model) if args.role_model else None,
                               "approve_flagged_code": args.approve_flagged_code or None}.items() if v is not None}

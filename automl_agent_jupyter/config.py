@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import Field, asdict, dataclass, field, fields
 from typing import Any
 
 from .errors import UserInputError
@@ -59,30 +59,54 @@ def parse_prices(raw: str | dict[str, Any] | None) -> dict[str, tuple[float, flo
     return out
 
 
+def _setting(name: str, default: Any, help: str, *, flag: str | None = None, configurable: bool = False,
+             kind: type | None = None, repr: bool = True) -> Any:
+    """A setting: its default from ``AUTOML_AGENT_<NAME>`` (else ``default``) and what it means.
+
+    ``configurable``: also a ``c.AutoMLMagics.<name>`` traitlet of the notebook magic; ``flag``: also a
+    ``%%automl`` option (the CLI's option of the same name). ``kind`` is the value's type where the default
+    (None) does not say it."""
+    return field(default_factory=lambda: _env(name, default), repr=repr,
+                 metadata={"help": help, "flag": flag, "configurable": configurable,
+                           "kind": kind or type(default)})
+
+
 @dataclass
 class Settings:
-    n_plans: int = field(default_factory=lambda: _env("n_plans", 3))
-    top_k: int = field(default_factory=lambda: _env("top_k", 3))
-    seed: int = field(default_factory=lambda: _env("seed", 0))
-    budget_s: float = field(default_factory=lambda: _env("budget_s", 60.0))  # wall-clock seconds for the whole run
-    max_repairs: int = field(default_factory=lambda: _env("max_repairs", 3))  # per cell
-    max_revisions: int = field(default_factory=lambda: _env("max_revisions", 2))
-    storage: str = field(default_factory=lambda: _env("storage", "sqlite"))  # sqlite | memory | a database URL
-    runs_dir: str = field(default_factory=lambda: _env("runs_dir", "runs"))
-    llm: str | None = field(default_factory=lambda: _env("llm", None))
-    probe: bool = field(default_factory=lambda: _env("probe", True))
-    # where retrieval looks: "local" (the shipped knowledge base) plus any of huggingface, kaggle, arxiv
-    knowledge_sources: str = field(default_factory=lambda: _env("knowledge_sources", "local"))
+    """Every setting of a run, declared once: the magic's traitlets and options are derived from these."""
+
+    n_plans: int = _setting("n_plans", 3, "Number of competing plans (the paper's P).", flag="--plans",
+                            configurable=True)
+    top_k: int = _setting("top_k", 3, "Candidate models per plan (the paper's k).", flag="--top-k",
+                          configurable=True)
+    seed: int = _setting("seed", 0, "Random seed for splits, tuning and models.", flag="--seed", configurable=True)
+    budget_s: float = _setting("budget_s", 60.0, "Wall-clock seconds for the whole run, instruction to saved "
+                               "model.", flag="--budget", configurable=True)
+    max_repairs: int = _setting("max_repairs", 3, "Repairs per failed generated cell before giving up.",
+                                configurable=True)
+    max_revisions: int = _setting("max_revisions", 2, "Plan revisions after a failed implementation "
+                                  "verification.", configurable=True)
+    storage: str = _setting("storage", "sqlite", "Optuna storage: sqlite (a file in the run folder), memory, or a "
+                            "database URL.")
+    runs_dir: str = _setting("runs_dir", "runs", "Folder for run folders (relative to the kernel's working "
+                             "directory).", configurable=True)
+    llm: str | None = _setting("llm", None, "Model name on an OpenAI-compatible server; None: the offline brain.",
+                               flag="--llm", configurable=True, kind=str)
+    probe: bool = _setting("probe", True, "Rank candidates with a quick labelled probe fit (training-free "
+                           "otherwise).", configurable=True)
+    knowledge_sources: str = _setting("knowledge_sources", "local", "Where retrieval looks: local (the shipped "
+                                      "knowledge base) plus any of huggingface, kaggle, arxiv.")
     # ---- the LLM brain (used only when llm names a model)
     base_url: str | None = field(repr=False, default_factory=lambda: _env("base_url", None)
                                  or os.environ.get("OPENAI_BASE_URL"))
     role_models: dict[str, str] = field(default_factory=lambda: parse_role_models(_env("role_models", None)))
-    llm_timeout: float = field(default_factory=lambda: _env("llm_timeout", 60.0))  # seconds per request
-    llm_max_retries: int = field(default_factory=lambda: _env("llm_max_retries", 3))  # on 429 / 5xx / network
+    llm_timeout: float = _setting("llm_timeout", 60.0, "Seconds per LLM request.")
+    llm_max_retries: int = _setting("llm_max_retries", 3, "Retries on 429 / 5xx / network errors.")
     # USD per 1M (prompt, completion) tokens, merged over the built-in table; None: the built-in table
     prices: dict[str, tuple[float, float]] | None = field(default_factory=lambda: parse_prices(_env("prices", None)))
     # ---- code an LLM wrote: checked before it runs; flagged code runs only when the user approved it
-    approve_flagged_code: bool = field(default_factory=lambda: _env("approve_flagged_code", False))
+    approve_flagged_code: bool = _setting("approve_flagged_code", False, "Run LLM-written code even when the "
+                                          "safety check flags it.")
     allowed_hosts: list[str] = field(default_factory=lambda: [h for h in _env("allowed_hosts", "").split(",")
                                                              if h.strip()])
 
@@ -104,3 +128,10 @@ class Settings:
         out = asdict(self)
         out["base_url"] = redact(self.base_url) if self.base_url else None
         return out
+
+
+def setting_fields(*, configurable: bool | None = None, flagged: bool | None = None) -> list[Field[Any]]:
+    """The declared settings (with their help, flag and type in ``metadata``), filtered."""
+    return [f for f in fields(Settings) if f.metadata
+            and (configurable is None or f.metadata["configurable"] == configurable)
+            and (flagged is None or bool(f.metadata["flag"]) == flagged)]

@@ -15,66 +15,43 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Int, Unicode, default
+from traitlets import Bool, Float, Int, Unicode
 
-from ..config import Settings
+from ..config import Settings, setting_fields
 from ..errors import AutoMLError
 from .bridge import Bridge, current_cell_id
 
 _ENV = Settings()  # AUTOML_AGENT_* defaults, read once at import
+_TRAITS = {int: Int, float: Float, bool: Bool, str: Unicode}
+
+
+def _settings_traits() -> dict[str, Any]:
+    """A configurable traitlet per configurable setting (config.Settings), its default from the environment."""
+    out: dict[str, Any] = {}
+    for f in setting_fields(configurable=True):
+        default = getattr(_ENV, f.name)
+        trait = _TRAITS[f.metadata["kind"]](default, allow_none=default is None, help=f.metadata["help"])
+        out[f.name] = trait.tag(config=True)
+    return out
+
+
+def _settings_arguments(func: Any) -> Any:
+    """The ``%%automl`` options of the settings that have one (config.Settings), e.g. ``--plans``."""
+    for f in reversed(setting_fields(flagged=True)):
+        func = argument(f.metadata["flag"], dest=f.name, type=f.metadata["kind"], default=None,
+                        help=f.metadata["help"])(func)
+    return func
+
+
+# the settings' traitlets, declared once in config.Settings (c.AutoMLMagics.<name> in ipython_config.py)
+_SettingsTraits = type(Magics)("_SettingsTraits", (Magics,), _settings_traits())
 
 
 @magics_class
-class AutoMLMagics(Magics):
+class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
     """The ``automl`` magics. Options given in a cell override these configurable defaults."""
 
     auto = Bool(False, help="Implement the best plan without waiting for a click on Accept.").tag(config=True)
-    n_plans = Int(help="Number of competing plans (the paper's P).").tag(config=True)
-    top_k = Int(help="Candidate models per plan (the paper's k).").tag(config=True)
-    budget_s = Float(help="Tuning budget in seconds per plan.").tag(config=True)
-    seed = Int(help="Random seed for splits, tuning and models.").tag(config=True)
-    max_repairs = Int(help="Repairs per failed generated cell before giving up.").tag(config=True)
-    max_revisions = Int(help="Plan revisions after a failed implementation verification.").tag(config=True)
-    runs_dir = Unicode(help="Folder for run folders (relative to the kernel's working directory).").tag(config=True)
-    llm = Unicode(None, allow_none=True, help="Model name on an OpenAI-compatible server; None: the offline "
-                  "brain.").tag(config=True)
-    probe = Bool(help="Rank candidates with a quick labelled probe fit (training-free otherwise).").tag(config=True)
-
-    @default("n_plans")
-    def _d_n_plans(self) -> int:
-        return _ENV.n_plans
-
-    @default("top_k")
-    def _d_top_k(self) -> int:
-        return _ENV.top_k
-
-    @default("budget_s")
-    def _d_budget(self) -> float:
-        return _ENV.budget_s
-
-    @default("seed")
-    def _d_seed(self) -> int:
-        return _ENV.seed
-
-    @default("max_repairs")
-    def _d_repairs(self) -> int:
-        return _ENV.max_repairs
-
-    @default("max_revisions")
-    def _d_revisions(self) -> int:
-        return _ENV.max_revisions
-
-    @default("runs_dir")
-    def _d_runs_dir(self) -> str:
-        return _ENV.runs_dir
-
-    @default("llm")
-    def _d_llm(self) -> str | None:
-        return _ENV.llm
-
-    @default("probe")
-    def _d_probe(self) -> bool:
-        return _ENV.probe
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -114,11 +91,7 @@ class AutoMLMagics(Magics):
     @argument("--out", help="run folder (default: <runs_dir>/<run id>)")
     @argument("--auto", action="store_true", default=None, help="implement the best plan without a click")
     @argument("--no-auto", dest="auto", action="store_false", default=None, help="wait for a click even if auto is configured")
-    @argument("--plans", type=int, help="number of competing plans")
-    @argument("--top-k", dest="top_k", type=int, help="candidate models per plan")
-    @argument("--budget", type=float, help="tuning budget in seconds per plan")
-    @argument("--seed", type=int, help="random seed")
-    @argument("--llm", help="model name on an OpenAI-compatible server (default: the offline brain)")
+    @_settings_arguments
     @line_cell_magic
     def automl(self, line: str, cell: str | None = None) -> None:
         """AutoML-Agent: one instruction and a data file to a verified, saved model.
@@ -148,12 +121,11 @@ class AutoMLMagics(Magics):
         return self._cell(args, cell)
 
     def settings(self, args: Any = None) -> Settings:
-        given = {} if args is None else {"n_plans": args.plans, "top_k": args.top_k, "budget_s": args.budget,
-                                         "seed": args.seed, "llm": args.llm}
-        values = {"n_plans": self.n_plans, "top_k": self.top_k, "budget_s": self.budget_s, "seed": self.seed,
-                  "max_repairs": self.max_repairs, "max_revisions": self.max_revisions, "runs_dir": self.runs_dir,
-                  "llm": self.llm or None, "probe": self.probe}
-        values.update({k: v for k, v in given.items() if v is not None})
+        values = {f.name: getattr(self, f.name) for f in setting_fields(configurable=True)}
+        values["llm"] = values["llm"] or None
+        if args is not None:
+            values.update({f.name: getattr(args, f.name) for f in setting_fields(flagged=True)
+                           if getattr(args, f.name, None) is not None})
         if values["n_plans"] < 1 or values["top_k"] < 1 or values["budget_s"] <= 0:
             raise UsageError("--plans and --top-k must be at least 1 and --budget above 0")
         return Settings(**values)
