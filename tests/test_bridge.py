@@ -309,3 +309,23 @@ def test_current_cell_id(monkeypatch):
     monkeypatch.setattr(IPython, "get_ipython", lambda: object())  # plain IPython, no get_parent
     assert current_cell_id() is None
     assert bridge_mod.current_cell_id is current_cell_id
+
+
+def test_an_extension_of_another_protocol_version_is_named_in_one_line(factory):
+    """Both sides carry the protocol version; the kernel side refuses a frontend that speaks another."""
+    from automl_agent_jupyter import __version__
+    from automl_agent_jupyter.notebook.bridge import PROTOCOL_VERSION
+
+    lines: list[str] = []
+    b = Bridge(comm_factory=factory, on_error=lines.append)
+    b.open()
+    c = factory.comms[0]
+    assert c.published[0][1]["version"] == __version__  # the package's version goes with the open message
+    c.handle_msg({"content": {"comm_id": c.comm_id, "data": {"v": PROTOCOL_VERSION + 1, "kind": "hello",
+                                                             "frontend": "jupyterlab", "version": "9.9.9"}}})
+    assert b.state == "mismatch" and not b.connected
+    assert len(lines) == 1 and "\n" not in lines[0] and b.mismatch == lines[0]
+    assert f"extension automl-agent-jupyter 9.9.9 speaks comm protocol v{PROTOCOL_VERSION + 1}" in lines[0]
+    assert f"Python package {__version__} speaks v{PROTOCOL_VERSION}" in lines[0]
+    with pytest.raises(BridgeError, match="not connected"):
+        b.run_cells(None, CELLS, on_result=lambda m: None, on_complete=lambda ok: None)

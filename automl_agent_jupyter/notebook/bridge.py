@@ -6,8 +6,11 @@ and run them in order (``insert_and_run``), to replace a failed cell's source an
 (``update_and_run``), or to stop (``abort``). The frontend reports each cell (``cell_result``) and
 the end of a request (``run_complete``).
 
-Every message is a dict ``{"v": 1, "kind": ..., "id": <request id>, ...}``; unknown kinds are
-ignored on both sides.
+Every message is a dict ``{"v": PROTOCOL_VERSION, "kind": ..., "id": <request id>, ...}``; unknown
+kinds are ignored on both sides. Both sides check ``v``: a frontend that answers ``hello`` with another
+version leaves the bridge in state ``"mismatch"`` (not connected: the fallback runs) with one line in
+``mismatch`` saying that the Python package and the JupyterLab extension must be upgraded together; the
+extension likewise refuses requests of another version with a one-line ``frontend_error``.
 
 Comm messages from the browser are handled by the kernel only while it is idle, so nothing here
 ever waits for the frontend: ``connected`` becomes True once ``hello`` was processed (after the
@@ -27,7 +30,7 @@ from typing import Any, Literal
 TARGET_NAME = "automl_agent_jupyter"
 PROTOCOL_VERSION = 1
 
-State = Literal["new", "open", "connected", "closed"]
+State = Literal["new", "open", "connected", "closed", "mismatch"]
 OnResult = Callable[[dict], "str | None"]
 OnComplete = Callable[[bool], None]
 CommFactory = Callable[..., Any]
@@ -50,6 +53,22 @@ def current_cell_id() -> str | None:
         return str(cell_id) if cell_id else None
     except Exception:  # noqa: BLE001 - best effort, never raises
         return None
+
+
+def _package_version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def version_mismatch(frontend_v: Any, frontend_version: Any = None) -> str:
+    """One line when the extension's protocol version is not this package's ("" when they agree)."""
+    if frontend_v == PROTOCOL_VERSION:
+        return ""
+    ext = f" {frontend_version}" if frontend_version else ""
+    return (f"the JupyterLab extension automl-agent-jupyter{ext} speaks comm protocol v{frontend_v}, this Python "
+            f"package {_package_version()} speaks v{PROTOCOL_VERSION}: install the same version of both "
+            "(pip install -U automl-agent-jupyter) and reload JupyterLab; until then cells run in the kernel")
 
 
 def _default_comm_factory(**kwargs: Any) -> Any:
@@ -94,6 +113,7 @@ class Bridge:
         self.on_error = on_error
         self.state: State = "new"
         self.frontend: dict = {}
+        self.mismatch = ""  # one line when the extension speaks another protocol version
         self.errors: list[str] = []
         self.requests: dict[str, _Request] = {}
         self._comm: Any = None
@@ -110,7 +130,7 @@ class Bridge:
         self.frontend = {}
         self._comm = self._comm_factory(
             target_name=self.target_name,
-            data={"v": PROTOCOL_VERSION, "kind": "open"},
+            data={"v": PROTOCOL_VERSION, "kind": "open", "version": _package_version()},
         )
         self._comm.on_msg(self._handle_msg)
         self._comm.on_close(self._handle_close)
@@ -175,7 +195,9 @@ class Bridge:
         self._comm.send({"v": PROTOCOL_VERSION, **data})
 
     def _record(self, where: str, exc: BaseException) -> None:
-        line = f"{where}: {type(exc).__name__}: {exc}".replace("\n", " ")
+        self._say(f"{where}: {type(exc).__name__}: {exc}".replace("\n", " "))
+
+    def _say(self, line: str) -> None:
         self.errors.append(line)
         if self.on_error is not None:
             try:
@@ -213,7 +235,10 @@ class Bridge:
             if kind == "hello":
                 if self.state == "open":
                     self.frontend = {k: v for k, v in data.items() if k not in ("v", "kind")}
-                    self.state = "connected"
+                    self.mismatch = version_mismatch(data.get("v"), self.frontend.get("version"))
+                    self.state = "mismatch" if self.mismatch else "connected"
+                    if self.mismatch:
+                        self._say(self.mismatch)
             elif kind == "cell_result":
                 self._on_cell_result(data)
             elif kind == "run_complete":
@@ -244,4 +269,4 @@ class Bridge:
             self.abort(req.id)
 
 
-__all__ = ["PROTOCOL_VERSION", "TARGET_NAME", "Bridge", "BridgeError", "current_cell_id"]
+__all__ = ["PROTOCOL_VERSION", "TARGET_NAME", "Bridge", "BridgeError", "current_cell_id", "version_mismatch"]

@@ -146,6 +146,8 @@ class Session:
         b = self.bridge
         if b is None:
             why = "no kernel to talk to a frontend (plain IPython)"
+        elif b.state == "mismatch":
+            why = b.mismatch
         elif b.state == "closed":
             why = "the JupyterLab extension is not installed or not enabled in this frontend"
         elif b.connected:

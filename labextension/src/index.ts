@@ -7,8 +7,10 @@
  *   update_and_run  {id, cell_id, source}
  *   abort           {id}
  * and report back cell_result {id, index, cell_id, status, ename, evalue, execution_count}
- * after each cell and run_complete {id, ok} at the end. Every message carries "v": 1;
- * unknown kinds are ignored.
+ * after each cell and run_complete {id, ok} at the end. Every message carries "v" (the protocol
+ * version, PROTOCOL_VERSION here and in bridge.py); unknown kinds are ignored. When the kernel's
+ * "v" is another version, the extension says so in one line (frontend_error and the browser console)
+ * and serves no request: the Python package and this extension must be upgraded together.
  */
 import {
   JupyterFrontEnd,
@@ -24,7 +26,86 @@ export const TARGET_NAME = 'automl_agent_jupyter';
 export const PROTOCOL_VERSION = 1;
 export const VERSION: string = packageJson.version;
 
-type JSONDict = { [key: string]: any };
+// ---------------------------------------------------------------- the messages (bridge.py)
+/** Plain JSON, as a comm message carries it. */
+export type JSONValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JSONValue[]
+  | { [key: string]: JSONValue };
+
+/** A cell the kernel asks for: its source and the metadata that names the run and stage. */
+export interface ICellSpec {
+  source: string;
+  metadata?: { [key: string]: JSONValue };
+}
+
+/** Kernel -> frontend: the comm's open message. */
+export interface IOpenMsg {
+  v: number;
+  kind: 'open';
+  version?: string;
+}
+
+export interface IInsertAndRunMsg {
+  v: number;
+  kind: 'insert_and_run';
+  id: string;
+  after_cell_id: string | null;
+  cells: ICellSpec[];
+}
+
+export interface IUpdateAndRunMsg {
+  v: number;
+  kind: 'update_and_run';
+  id: string;
+  cell_id: string;
+  source: string;
+}
+
+export interface IAbortMsg {
+  v: number;
+  kind: 'abort';
+  id: string;
+}
+
+/** Kernel -> frontend requests. */
+export type KernelRequest = IInsertAndRunMsg | IUpdateAndRunMsg | IAbortMsg;
+
+/** What running one cell gave. */
+export interface ICellOutcome {
+  status: 'ok' | 'error';
+  ename?: string;
+  evalue?: string;
+  execution_count: number | null;
+}
+
+/** Frontend -> kernel messages ("v" is added by send). */
+export type FrontendMessage =
+  | { kind: 'hello'; frontend: 'jupyterlab'; version: string }
+  | ({ kind: 'cell_result'; id: string; index: number; cell_id: string } & ICellOutcome)
+  | { kind: 'run_complete'; id: string; ok: boolean }
+  | { kind: 'frontend_error'; id?: string; message: string };
+
+/** The one line that says the kernel's package and this extension speak other protocol versions. */
+export function versionMismatch(kernelV: unknown, kernelVersion?: unknown): string {
+  if (kernelV === PROTOCOL_VERSION) {
+    return '';
+  }
+  const python = kernelVersion ? ` ${String(kernelVersion)}` : '';
+  return (
+    `automl-agent-jupyter: the Python package${python} speaks comm protocol v${String(kernelV)}, ` +
+    `this JupyterLab extension ${VERSION} speaks v${PROTOCOL_VERSION}: install the same version of both ` +
+    '(pip install -U automl-agent-jupyter) and reload JupyterLab'
+  );
+}
+
+function isRequest(data: unknown): data is KernelRequest {
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  return kind === 'insert_and_run' || kind === 'update_and_run' || kind === 'abort';
+}
 
 interface IRequest {
   id: string;
@@ -40,8 +121,13 @@ interface IRequest {
 class BridgeSession {
   constructor(
     private readonly panel: NotebookPanel,
-    private readonly comm: Kernel.IComm
+    private readonly comm: Kernel.IComm,
+    open?: Partial<IOpenMsg>
   ) {
+    this.mismatch = open ? versionMismatch(open.v, open.version) : '';
+    if (this.mismatch) {
+      console.warn(this.mismatch);
+    }
     comm.onMsg = msg => this.onMsg(msg);
     comm.onClose = () => {
       this.closed = true;
@@ -52,7 +138,7 @@ class BridgeSession {
     this.send({ kind: 'hello', frontend: 'jupyterlab', version: VERSION });
   }
 
-  private send(data: JSONDict): void {
+  private send(data: FrontendMessage): void {
     if (this.closed || this.comm.isDisposed) {
       return;
     }
@@ -64,7 +150,15 @@ class BridgeSession {
   }
 
   private onMsg(msg: KernelMessage.ICommMsgMsg): void {
-    const data = (msg.content.data ?? {}) as JSONDict;
+    const data: unknown = msg.content.data ?? {};
+    if (!isRequest(data)) {
+      return; // unknown kinds are ignored (forward compatibility)
+    }
+    const mismatch = versionMismatch(data.v);
+    if (mismatch) {
+      this.send({ kind: 'frontend_error', id: data.id, message: mismatch });
+      return;
+    }
     const run = async () => {
       switch (data.kind) {
         case 'insert_and_run':
@@ -76,24 +170,21 @@ class BridgeSession {
         case 'abort':
           this.abort(data);
           break;
-        default:
-          // unknown kinds are ignored (forward compatibility)
-          break;
       }
     };
-    run().catch(err => {
+    run().catch((err: unknown) => {
       console.error('automl-agent-jupyter:', err);
       this.send({
         kind: 'frontend_error',
         id: data.id,
-        message: `${data.kind}: ${err?.message ?? err}`
+        message: `${data.kind}: ${err instanceof Error ? err.message : String(err)}`
       });
     });
   }
 
-  private async insertAndRun(data: JSONDict): Promise<void> {
+  private async insertAndRun(data: IInsertAndRunMsg): Promise<void> {
     const id = String(data.id);
-    const cells: JSONDict[] = Array.isArray(data.cells) ? data.cells : [];
+    const cells: ICellSpec[] = Array.isArray(data.cells) ? data.cells : [];
     const model = this.panel.content.model;
     if (!model || this.requests.has(id)) {
       return;
@@ -127,7 +218,7 @@ class BridgeSession {
     await this.runFrom(req, 0);
   }
 
-  private async updateAndRun(data: JSONDict): Promise<void> {
+  private async updateAndRun(data: IUpdateAndRunMsg): Promise<void> {
     const req = this.requests.get(String(data.id));
     if (!req || req.finished || req.aborted || req.running) {
       return;
@@ -143,7 +234,7 @@ class BridgeSession {
     await this.runFrom(req, index);
   }
 
-  private abort(data: JSONDict): void {
+  private abort(data: IAbortMsg): void {
     const req = this.requests.get(String(data.id));
     if (!req || req.finished) {
       return;
@@ -200,7 +291,7 @@ class BridgeSession {
     this.finish(req, !req.aborted);
   }
 
-  private async runOne(cellId: string): Promise<JSONDict> {
+  private async runOne(cellId: string): Promise<ICellOutcome> {
     const cell = this.findCell(cellId);
     if (!cell) {
       return {
@@ -229,27 +320,32 @@ class BridgeSession {
               execution_count: null
             };
       }
-      const content = reply.content as JSONDict;
+      const content = reply.content;
+      const count = 'execution_count' in content ? content.execution_count : null;
       if (content.status === 'ok') {
-        return { status: 'ok', execution_count: content.execution_count ?? null };
+        return { status: 'ok', execution_count: count ?? null };
       }
-      return {
-        status: 'error',
-        ename: content.ename ?? (content.status === 'aborted' ? 'Aborted' : 'Error'),
-        evalue: content.evalue ?? '',
-        execution_count: content.execution_count ?? null
-      };
-    } catch (err: any) {
+      if (content.status === 'error') {
+        return {
+          status: 'error',
+          ename: content.ename,
+          evalue: content.evalue ?? '',
+          execution_count: count ?? null
+        };
+      }
+      return { status: 'error', ename: 'Aborted', evalue: '', execution_count: count ?? null };
+    } catch (err: unknown) {
       return {
         status: 'error',
         ename: 'Canceled',
-        evalue: String(err?.message ?? err),
+        evalue: err instanceof Error ? err.message : String(err),
         execution_count: null
       };
     }
   }
 
   private closed = false;
+  private readonly mismatch: string;
   private readonly requests = new Map<string, IRequest>();
 }
 
@@ -261,8 +357,8 @@ function registerOn(panel: NotebookPanel): void {
     return;
   }
   registered.add(kernel);
-  kernel.registerCommTarget(TARGET_NAME, comm => {
-    new BridgeSession(panel, comm);
+  kernel.registerCommTarget(TARGET_NAME, (comm, msg) => {
+    new BridgeSession(panel, comm, msg.content.data as Partial<IOpenMsg>);
   });
 }
 
