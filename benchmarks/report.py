@@ -144,7 +144,7 @@ def markdown(results: dict[str, Any]) -> str:
                 cells = [r["dataset"], r["metric"], f"**{_unsupported(r)}**", "–", "–", "–", "–"]
                 if setting == "ca":
                     cells.append("–")
-                for s in systems:
+                for _ in systems:
                     cells += ["–"] * (4 if setting == "ca" else 3)
                 if setting == "cf" and paper:
                     cells.append(_f(r.get("paper_nps_cf"), 2))

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from shared_data import dataset
 
 from automl_agent_jupyter.brains.offline import parser as P
 from automl_agent_jupyter.tasks import peek_data
-
-from shared_data import dataset
 
 
 @pytest.mark.parametrize("text,name,value", [

@@ -7,8 +7,13 @@ import threading
 import pytest
 
 from automl_agent_jupyter.errors import UserInputError
-from automl_agent_jupyter.knowledge.retrieval import (ArxivSource, HuggingFaceHubSource, LocalKnowledge, retrieve,
-                                                      sources_from)
+from automl_agent_jupyter.knowledge.retrieval import (
+    ArxivSource,
+    HuggingFaceHubSource,
+    LocalKnowledge,
+    retrieve,
+    sources_from,
+)
 from automl_agent_jupyter.schema import PerformanceMetric, Requirements
 
 ATOM = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -97,7 +97,9 @@ def npz_keys(arrays: dict[str, np.ndarray]) -> dict[str, str]:
             out[f"x_{SPLIT_NAMES[part]}"], out[f"y_{SPLIT_NAMES[part]}"] = xi[0], yi[0]
     if "x_train" in out and "x_test" in out:
         return out
-    pick = lambda keys, prefs: next((k for p in prefs for k in keys if k.lower() == p), keys[0] if keys else None)
+    def pick(keys, prefs):
+        return next((k for p in prefs for k in keys if k.lower() == p), keys[0] if keys else None)
+
     x = pick(imgs, ("x", "images", "data", "x_all", "imgs"))
     y = next((k for k in labels if x is not None and len(arrays[k]) == len(arrays[x])
               and k.lower() in ("y", "labels", "label", "targets", "target")), None) or \

@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...knowledge import model_entry
-from ...schema import (DataAnalysis, DataReport, KnowledgeItem, KnowledgeSummary, Plan, PlanSet, Requirements,
-                       Revision)
+from ...schema import DataAnalysis, DataReport, KnowledgeItem, KnowledgeSummary, Plan, PlanSet, Requirements, Revision
 
 # (title, strategy, recipe, model keys in order of preference) per task family
 BLUEPRINTS: dict[str, list[tuple[str, str, str, list[str]]]] = {
