@@ -13,7 +13,7 @@ from .. import templates
 from ..errors import DataError
 from ..knowledge import catalogue, model_entry
 from ..schema import Candidate, CellSpec, ColumnProfile, DataReport, Plan, Requirements
-from .base import TaskModule, importable
+from .base import SPLIT_VALUES, TaskModule, importable
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet"}
 RECIPE_TEXT = {
@@ -87,6 +87,17 @@ def read_table(path: str) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     return df, kwargs, notes
 
 
+def split_parts(df: pd.DataFrame, column: str) -> pd.Series:
+    """'train' / 'valid' / 'test' per row from a user-given split column (Train/Test, TRAIN/TRIAL/TEST, ...)."""
+    if column not in df.columns:
+        raise DataError(f"split column '{column}' is not in the data; columns are: " + ", ".join(map(str, df.columns)))
+    parts = df[column].astype(str).str.strip().str.lower().map(SPLIT_VALUES)
+    if parts.isna().any() or not {"train", "test"} <= set(parts.unique()):
+        raise DataError(f"split column '{column}' must say train or test (also valid) in every row; it holds "
+                        + ", ".join(map(str, df[column].dropna().unique()[:8])))
+    return parts
+
+
 class TabularTask(TaskModule):
     tasks = ("tabular_classification", "tabular_regression", "tabular_clustering")
     modality = "tabular"
@@ -155,10 +166,30 @@ class TabularTask(TaskModule):
             report.class_counts = {str(k): int(v) for k, v in y.value_counts().items()}
         if not report.features:
             raise DataError("no usable feature columns remain after dropping constant, empty and ID-like columns")
-        report.split = self.split_policy(req, y, seed)
+        split_col = req.dataset[0].split_column if req.dataset else None
+        parts = None
+        if split_col:
+            parts = split_parts(df, split_col)
+            report.dropped_columns[split_col] = "the user-given train/test split (not a feature)"
+            report.features = [f for f in report.features if f != split_col]
+            parts = parts[y.notna()]
+        report.split = self.split_policy(req, y, seed, parts)
         return report, df
 
-    def split_policy(self, req: Requirements, y: pd.Series, seed: int) -> dict[str, Any]:
+    def split_policy(self, req: Requirements, y: pd.Series, seed: int, parts: pd.Series | None = None) -> dict[str, Any]:
+        if parts is not None:  # the user's own split column: its test rows are the test split
+            n_test, n_given_valid = int((parts == "test").sum()), int((parts == "valid").sum())
+            n_rest = int((parts != "test").sum())
+            valid_of_rest = 0.0 if n_given_valid else 0.2
+            n_valid = n_given_valid or int(np.ceil(valid_of_rest * n_rest))
+            n = n_test + n_rest
+            col = req.dataset[0].split_column
+            return {"method": f"given split (column '{col}')" + ("" if n_given_valid else
+                                                                  "; valid carved from its train rows (20%)"),
+                    "seed": seed, "ratios": {"train": round((n_rest - n_valid) / n, 4), "valid": round(n_valid / n, 4),
+                                             "test": round(n_test / n, 4)},
+                    "sizes": {"train": n_rest - n_valid, "valid": n_valid, "test": n_test},
+                    "test_size": round(n_test / n, 6), "valid_size_of_rest": valid_of_rest, "split_column": col}
         user = (req.dataset[0].split if req.dataset else None) or {}
         test = float(user.get("test", 0.10))
         train = float(user.get("train", 1 - test - 0.20))
@@ -285,14 +316,21 @@ class TabularTask(TaskModule):
         """Execute the plan's own preprocessing and model code on a train-split subsample."""
         from sklearn.model_selection import train_test_split
 
-        df = data.drop(columns=list(report.dropped_columns))
-        df = df[df[report.target].notna()].reset_index(drop=True)
+        split_col = report.split.get("split_column")
+        parts = split_parts(data, split_col) if split_col else None
+        keep = data[report.target].notna()
+        df = data.drop(columns=list(report.dropped_columns))[keep].reset_index(drop=True)
         X, y = df.drop(columns=[report.target]), df[report.target]
         y = y.astype(str).astype("category").cat.codes if req.task != "tabular_regression" else y.astype(float)
         strat = y if req.task == "tabular_classification" else None
-        X_rest, _, y_rest, _ = train_test_split(X, y, test_size=report.split["test_size"], random_state=seed, stratify=strat)
-        X_tr, _, y_tr, _ = train_test_split(X_rest, y_rest, test_size=report.split["valid_size_of_rest"], random_state=seed,
-                                            stratify=None if strat is None else y_rest)
+        if parts is not None:  # only the user's train rows (never a test row) feed the probe
+            train = (parts[keep].reset_index(drop=True) == "train").to_numpy()
+            X_tr, y_tr = X[train], y[train]
+        else:
+            X_rest, _, y_rest, _ = train_test_split(X, y, test_size=report.split["test_size"], random_state=seed,
+                                                    stratify=strat)
+            X_tr, _, y_tr, _ = train_test_split(X_rest, y_rest, test_size=report.split["valid_size_of_rest"],
+                                                random_state=seed, stratify=None if strat is None else y_rest)
         n = min(len(X_tr), PROBE_ROWS if req.task != "tabular_clustering" else 2000)
         Xs, _, ys, _ = (X_tr, None, y_tr, None) if n == len(X_tr) else train_test_split(
             X_tr, y_tr, train_size=n, random_state=seed, stratify=y_tr if strat is not None else None)
@@ -352,6 +390,7 @@ class TabularTask(TaskModule):
             "read_kwargs": report.extra.get("read_kwargs", {}), "drop_columns": report.dropped_columns,
             "split_text": f"{report.split['method']}, ratios {report.split['ratios']}, seed {report.split['seed']}",
             "split_method": report.split["method"], "test_size": report.split["test_size"],
+            "split_column": report.split.get("split_column"), "split_values": SPLIT_VALUES,
             "valid_size_of_rest": report.split["valid_size_of_rest"],
             "recipe": plan.preprocessing.get("recipe", "trees"),
             "recipe_text": RECIPE_TEXT[plan.preprocessing.get("recipe", "trees")],

@@ -12,13 +12,12 @@ import pandas as pd
 
 from ..errors import DataError
 from ..schema import DataReport, Requirements
+from .base import SPLIT_VALUES
 from .checkpoints import local_checkpoint
 from .modality import ModalityTask, class_report, importable, random_split
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt"}
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "y", "entailment_label", "sentiment", "gold_label")
-SPLIT_VALUES = {"train": "train", "training": "train", "trial": "valid", "dev": "valid", "val": "valid",
-                "valid": "valid", "validation": "valid", "test": "test", "testing": "test"}
 WORD = re.compile(r"[a-z0-9']+")
 
 
