@@ -4,10 +4,9 @@ the probe never sees a test row. Real data (banana_quality) with the user's own 
 from __future__ import annotations
 
 import pandas as pd
+from shared_data import dataset
 
 from automl_agent_jupyter import AutoMLAgent
-
-from shared_data import dataset
 
 
 def test_tabular_run_uses_the_users_split_column(tmp_path):
