@@ -15,18 +15,18 @@ from typing import Any, Literal
 
 from .agents import OperationAgent
 from .execution import CellResult
-from .planning import Planning
+from .planning import Planning, revision_allowed, revision_reserve_s
 from .runlog import RunLog
 from .schema import Attempt, CellSpec, Plan, Verdict, VerifyImplementationRequest
 from .tasks.scoring import higher_is_better
-from .verification import verify_results
+from .verification import validation_measured, verify_results
 
 
 @dataclass
 class Next:
     """What to do after a cell ran: run cell ``index`` (sources may have been repaired), or stop."""
 
-    kind: Literal["run", "done", "failed"]
+    kind: Literal["run", "done", "failed", "revise"]  # revise: missed on validation, set aside before its test
     index: int = 0
     changed: list[int] = field(default_factory=list)  # indices whose source the repair changed
 
@@ -39,13 +39,14 @@ class Implementation:
         self.plan = plan
         self.tries: dict[str, int] = {}  # stage -> attempts so far
         self.started = log.start_implementation()
-        self.verdict: Verdict | None = None
+        self.verdict: Verdict | None = None  # on the test split: what the record reports
+        self.valid_verdict: Verdict | None = None  # on the validation split: what decides a revision
         plan.state = "selected"
         log.record.selected_plan = plan.id
         log.record.status = "running"
         with log.stage("code_generation"):
             self.cells: list[CellSpec] = agent.write(plan, planning.requirements, planning.report,
-                                                     log.cell_settings())
+                                                     self.cell_settings())
         for c in self.cells:
             if c.flagged:
                 log.note(f"write_code {c.stage}: the edit was flagged ({'; '.join(c.flagged)[:200]}); "
@@ -116,15 +117,58 @@ class Implementation:
             stages = [c.stage for c in self.cells]
             return Next("run", stages.index(repair.params.get("stage", "setup")))
         self.plan = self.agent.apply(repair, self.plan)
-        fresh = self.agent.write(self.plan, self.planning.requirements, self.planning.report, log.cell_settings(),
+        fresh = self.agent.write(self.plan, self.planning.requirements, self.planning.report, self.cell_settings(),
                                  previous=self.cells)
         changed = [i for i, (a, b) in enumerate(zip(self.cells, fresh)) if a.source != b.source]
         self.cells = fresh
         return Next("run", min(changed + [index]), changed)
 
+    def cell_settings(self) -> dict[str, Any]:
+        """The run's settings for the cells, the budget less what a revision may still need."""
+        return self.log.cell_settings(revision_reserve_s(self.log, self.planning.requirements))
+
+    # ------------------------------------------------------------------ decisions on validation
+    def judge_on_validation(self, results: dict[str, Any] | None) -> Verdict | None:
+        """The verdict that decides revisions: the chosen model's validation metrics and its measured costs
+        against every requirement (None when the code reported no validation metrics)."""
+        valid = ((results or {}).get("metrics") or {}).get("valid")
+        if not valid:
+            return None
+        numbers = {k: v for k, v in valid.items() if isinstance(v, float)}
+        return verify_results(self.planning.requirements, self.planning.metric, numbers,
+                              validation_measured(results or {}), split="validation")
+
+    def should_set_aside(self, results: dict[str, Any] | None) -> bool:
+        """Before the test split is scored: does the plan miss a requirement on validation while a revision
+        can still run (count and time)?"""
+        verdict = self.judge_on_validation(results)
+        return verdict is not None and not verdict.passed and revision_allowed(self.log) is None
+
+    def set_aside(self, results: dict[str, Any] | None) -> Verdict | None:
+        """The plan missed a requirement on validation and a revision follows: recorded as tried, its test
+        split never scored (the test rows are scored once, for the final model)."""
+        self.valid_verdict = self.judge_on_validation(results)
+        self._record_trained(results, tested=False)
+        self.plan.state = "tried"
+        self.log.save()
+        return self.valid_verdict
+
+    def _record_trained(self, results: dict[str, Any] | None, tested: bool) -> None:
+        """run.json's list of every plan trained with the validation numbers that decided what came next."""
+        verdict, metric = self.valid_verdict, self.planning.metric
+        valid = ((results or {}).get("metrics") or {}).get("valid") or {}
+        self.log.record.trained.append({
+            "plan": self.plan.id, "model": (results or {}).get("model"), "valid": valid,
+            "decided_on": f"validation {metric} {valid.get(metric)}" if valid else "no validation result",
+            "passed_on_validation": verdict.passed if verdict else False,
+            "failed_checks": [c.name for c in verdict.checks if c.passed is False] if verdict else ["execution"],
+            "test_scored": bool(((results or {}).get("metrics") or {}).get("test"))})
+
     def conclude(self, results: dict[str, Any] | None) -> Verdict:
         """Implementation verification: the measured numbers against every requirement."""
         log, rec, req, metric = self.log, self.log.record, self.planning.requirements, self.planning.metric
+        self.valid_verdict = self.judge_on_validation(results)
+        self._record_trained(results, tested=True)
         with log.stage("implementation_verification"):
             if not results or not results.get("metrics", {}).get("test"):
                 verdict = Verdict(passed=False, score=float("-inf"),

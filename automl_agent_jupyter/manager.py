@@ -139,7 +139,7 @@ class Manager:
     def revise(self) -> Plan | None:
         """After a failed verification: the next plan to try (bounded), with the reason recorded."""
         assert self.planner is not None and self.impl is not None
-        plan = self.planner.revise(self._planned(), self.impl.plan, self.impl.verdict)
+        plan = self.planner.revise(self._planned(), self.impl.plan, self.impl.valid_verdict)
         self.save()
         return plan
 
@@ -157,18 +157,27 @@ class Manager:
     def _implement(self, plan_id: str | None, executor: NamespaceExecutor) -> None:
         while True:
             impl = self.start(plan_id)
-            i = 0
+            i, gated, revised = 0, False, None
             while True:
                 cell = impl.cells[i]
+                if cell.stage == "evaluate" and not gated:  # the validation verdict, before the test is scored
+                    gated = True
+                    if impl.should_set_aside(executor.namespace.get("RESULTS")):
+                        impl.set_aside(executor.namespace.get("RESULTS"))
+                        revised = self.revise()
+                        if revised is not None:
+                            nxt = Next("revise", i)
+                            break
+                        impl.plan.state = "selected"  # no revision came after all: this plan is tested
+                        self._log().record.trained.pop()  # conclude records it again, tested
                 self.on_event(f"cell:{cell.stage}", "start", {})
                 nxt = impl.step(i, executor.run(cell.source, cell.stage))
                 if nxt.kind != "run":
                     break
                 i = nxt.index
-            verdict = impl.conclude(executor.namespace.get("RESULTS") if nxt.kind == "done" else None)
-            if verdict.passed:
-                break
-            revised = self.revise()
+            if nxt.kind != "revise":
+                impl.conclude(executor.namespace.get("RESULTS") if nxt.kind == "done" else None)
+                revised = self.revise()  # decided on validation (a test result is reported, never chased)
             if revised is None:
                 break
             plan_id = revised.id

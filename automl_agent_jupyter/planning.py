@@ -29,7 +29,29 @@ from .schema import (
 from .tasks import for_task
 from .verification import verify_plan
 
-MIN_REVISION_S = 10.0  # a revision needs at least this much of the budget left (and a quarter of it)
+MIN_REVISION_S = 10.0  # a revision needs at least this much of the budget
+REVISION_SHARE = 0.25  # of the budget, kept back for a revision when a plan can miss a target
+
+
+def revision_reserve_s(log: RunLog, req: Requirements) -> float:
+    """Seconds kept back from a plan's cells for a revision: only when the requirements set a target or a
+    limit that a plan can miss, and a revision is still allowed."""
+    targets = any(pm.value is not None for pm in req.problem.performance_metrics) or \
+        bool(req.problem.complexity_metrics)
+    revisions = sum(1 for r in log.record.revisions if r.get("kind") == "revision")
+    if not targets or revisions >= log.settings.max_revisions:
+        return 0.0
+    return max(MIN_REVISION_S, REVISION_SHARE * log.settings.budget_s)
+
+
+def revision_allowed(log: RunLog) -> str | None:
+    """None when a revision may run; else why not ("max_revisions", or the time left)."""
+    if sum(1 for r in log.record.revisions if r.get("kind") == "revision") >= log.settings.max_revisions:
+        return "max_revisions"
+    left, budget = log.remaining_s(), log.settings.budget_s
+    if left < 0.8 * max(MIN_REVISION_S, REVISION_SHARE * budget):
+        return f"{max(0.0, left):.0f} s of the {budget:.0f} s budget left"
+    return None
 
 
 @dataclass
@@ -186,18 +208,17 @@ class Planner:
         return fresh
 
     def revise(self, planning: Planning, after: Plan, verdict: Verdict | None) -> Plan | None:
-        """After a failed verification of plan ``after``: the next plan to try (bounded), the reason recorded."""
+        """After plan ``after`` was verified on validation (``verdict``; None: it did not finish): the next
+        plan to try (bounded), the reason recorded. Never decided on the test split."""
         rec = self.log.record
-        tried_n = sum(1 for r in rec.revisions if r.get("kind") == "revision")
-        if tried_n >= self.settings.max_revisions:
-            return None
-        left = self.log.remaining_s()
-        if left < max(MIN_REVISION_S, 0.25 * self.settings.budget_s):
-            rec.revisions.append({"kind": "no_revision", "after": after.id, "reason":
-                                  f"{max(0.0, left):.0f} s of the {self.settings.budget_s:.0f} s budget left"})
-            return None
         failed = [c.name for c in verdict.checks if c.passed is False] if verdict else []
-        if not failed and rec.metrics:
+        if verdict is not None and not failed:
+            return None  # met on validation: a miss on test is reported as it is, not chased
+        why_not = revision_allowed(self.log)
+        if why_not == "max_revisions":
+            return None
+        if why_not:
+            rec.revisions.append({"kind": "no_revision", "after": after.id, "reason": why_not})
             return None
         tried = [p for p in planning.plans if p.state in ("tried", "selected")]
         remaining = [p for p in planning.plans if p.state == "proposed"]
@@ -207,8 +228,9 @@ class Planner:
                 failure={"failed_checks": failed or ["execution"], "reasons": verdict.reasons if verdict else []},
                 pool=planning.pool(), recipes=recipes_for(planning.requirements.task) or None))
             plan = self._revised(planning, rev.plan, after)
+        valid = next((t["valid"] for t in reversed(rec.trained) if t["plan"] == after.id), {})
         rec.revisions.append({"kind": "revision", "after": after.id, "reason": rev.reason,
-                              "metrics": dict(rec.metrics.get("test", {})),
+                              "decided_on": "validation", "validation": dict(valid),
                               "failed_checks": failed, "next": plan.id if plan else None})
         return plan
 

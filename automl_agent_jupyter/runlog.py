@@ -90,10 +90,10 @@ class RunLog:
             spent += time.perf_counter() - self.impl_started
         return self.settings.budget_s - spent
 
-    def cell_settings(self) -> dict[str, Any]:
+    def cell_settings(self, reserve_s: float = 0.0) -> dict[str, Any]:
         """What the generated cells are rendered with: the run, its folder, seed, storage and what is left of
-        the budget."""
+        the budget (less ``reserve_s`` kept back for a revision)."""
         s = self.settings
         return {"run_id": self.record.run_id, "run_dir": str(self.folder.path), "seed": s.seed,
                 "storage": s.optuna_storage(str(self.folder.path)),
-                "budget_s": max(MIN_CELL_BUDGET_S, self.remaining_s())}
+                "budget_s": max(MIN_CELL_BUDGET_S, self.remaining_s() - reserve_s)}

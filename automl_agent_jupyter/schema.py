@@ -344,6 +344,8 @@ class RunRecord(_Model):
     selected_plan: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)
     revisions: list[dict[str, Any]] = Field(default_factory=list)
+    # every plan trained, with its validation metrics and the verdict on them that decided what came next
+    trained: list[dict[str, Any]] = Field(default_factory=list)
     metrics: dict[str, dict[str, float]] = Field(default_factory=dict)
     primary_metric: dict[str, Any] | None = None
     constraints: list[dict[str, Any]] = Field(default_factory=list)

@@ -353,8 +353,8 @@ class Session:
         verdict = self.impl.conclude(self.shell.user_ns.get("RESULTS") if done else None)
         if self._stopped:
             self.view.note(f"Plan {self.impl.plan.id} {self._stopped}.")
-        elif not verdict.passed:
-            plan = self.manager.revise()
+        else:
+            plan = self.manager.revise()  # decided on validation: None when the plan met every target there
             if plan is not None:
                 self.view.show_verification(verdict)
                 self.view.set_plan_state(self.impl.plan.id, "tried")

@@ -1,0 +1,125 @@
+"""The tabular engine: decisions on validation only, one wall-clock budget, replayable training, the
+one-row predict.py path. Real data (../shared/datasets), real runs, small budgets."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from shared_data import dataset, import_file
+
+from automl_agent_jupyter import AutoMLAgent
+
+INSTRUCTION = "Classify banana quality as Good or Bad; I need an F1 of at least 0.95 and predictions under 5 ms each."
+
+
+@pytest.fixture(scope="module")
+def banana_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("engine")
+    data = tmp / "banana.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(3000, random_state=1).to_csv(data, index=False)
+    return AutoMLAgent(budget_s=15, n_plans=2).run(INSTRUCTION, data=str(data), out=tmp / "run")
+
+
+def _replay(folder: Path, poison: bool) -> dict:
+    """pipeline.py as written by the run (trials fixed, no clock), optionally with the test rows poisoned:
+    labels flipped and feature rows shuffled after the split. Returns its results.json."""
+    script = (folder / "pipeline.py").read_text()
+    marker = 'print("split sizes:", RESULTS["split"]["sizes"])'
+    assert marker in script
+    if poison:
+        script = script.replace(marker, marker + "\ny_test = 1 - y_test\nX_test = X_test.sample(frac=1.0, random_state=7)"
+                                "\nX_test.index = y_test.index\n", 1)
+    out = folder / ("poisoned" if poison else "clean")
+    out.mkdir(exist_ok=True)
+    script = script.replace(str(folder), str(out))  # its own folder and Optuna storage
+    (out / "pipeline.py").write_text(script)
+    proc = subprocess.run([sys.executable, "pipeline.py"], cwd=out, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads((out / "results.json").read_text())
+
+
+def _decisions(results: dict) -> dict:
+    """What the train stage decided, without the timings (seconds, measured latency)."""
+    sel = results["selection"]
+    return {"chosen": sel["chosen"], "too_slow": sel["too_slow"], "refit": sel["refit_on_train_valid"],
+            "trials": {n: [(t["source"], t["valid"], t.get("rounds")) for t in c["trials"]]
+                       for n, c in sel["candidates"].items()}}
+
+
+def test_no_decision_reads_the_test_rows(banana_run):
+    """Poisoning the test rows changes the test score and nothing that was decided: candidates, their
+    trials, the ensemble, the threshold and the validation numbers are the same."""
+    rec = banana_run.record
+    assert rec.status in ("succeeded", "failed") and rec.metrics["test"]
+    clean, poisoned = _replay(banana_run.folder, False), _replay(banana_run.folder, True)
+    ran = json.loads((banana_run.folder / "results.json").read_text())
+    for key in ("model", "params", "threshold"):
+        assert clean[key] == ran[key] == poisoned[key], key
+    assert _decisions(clean) == _decisions(ran) == _decisions(poisoned)
+    assert clean["metrics"]["valid"] == poisoned["metrics"]["valid"] == ran["metrics"]["valid"]
+    assert clean["metrics"]["test"]["f1"] == ran["metrics"]["test"]["f1"]  # the replay reproduces the run
+    assert poisoned["metrics"]["test"]["f1"] < clean["metrics"]["test"]["f1"] - 0.3  # the test score did change
+    # run.json: every plan trained with the validation numbers that decided
+    assert rec.trained and all(t["valid"].get("f1") is not None for t in rec.trained)
+    assert ran["selection"]["decided_on"].startswith("validation split")
+
+
+def test_revisions_are_decided_on_validation(tmp_path):
+    """The manager revises on the validation verdict: a test miss is reported, not chased; a validation miss
+    revises even when the test rows would have passed."""
+    data = tmp_path / "banana.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    m = AutoMLAgent(budget_s=600).manager()
+    m.plan("Classify banana quality as Good or Bad with F1 of at least 0.95", data=str(data), out=tmp_path / "run")
+    m.begin()
+    good, bad = {"f1": 0.97, "accuracy": 0.97}, {"f1": 0.90, "accuracy": 0.90}
+    m.conclude({"metrics": {"valid": good, "test": bad}, "measured": {}})
+    assert m.record.status == "failed"  # reported on test, honestly
+    assert m.revise() is None  # but validation met the target: nothing to chase
+    m.begin()
+    m.conclude({"metrics": {"valid": bad, "test": good}, "measured": {}})
+    nxt = m.revise()
+    assert nxt is not None and m.record.revisions[-1]["decided_on"] == "validation"
+    assert m.record.revisions[-1]["validation"]["f1"] == 0.90 and "test" not in m.record.revisions[-1]
+    assert [t["passed_on_validation"] for t in m.record.trained] == [True, False]
+
+
+def test_a_plan_that_misses_on_validation_is_never_tested(tmp_path):
+    """With time for a revision, a plan that misses a target on validation is set aside before its test
+    split is scored; the final plan is scored once."""
+    data = tmp_path / "banana.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    run = AutoMLAgent(budget_s=40, n_plans=2, max_revisions=1).run(
+        "Classify banana quality as Good or Bad with F1 of at least 0.9999", data=str(data), out=tmp_path / "run")
+    rec = run.record
+    assert [t["test_scored"] for t in rec.trained] == [False, True], rec.trained
+    assert [r["kind"] for r in rec.revisions] == ["revision"] and rec.revisions[0]["decided_on"] == "validation"
+    first = rec.trained[0]["plan"]
+    assert not any(a.stage == "evaluate" for a in rec.attempts if a.plan_id == first)
+    assert sum(a.stage == "evaluate" and a.ok for a in rec.attempts) == 1
+
+
+def test_one_row_predictions_use_the_array_path(banana_run):
+    predict = import_file(banana_run.folder / "predict.py")
+    assert predict.ARTIFACT["layout"] is not None  # numeric columns: no DataFrame for one row
+    rows = pd.read_csv(banana_run.record.data_report.path).drop(columns=["Quality"]).head(30)
+    one_by_one = [predict.predict(r)[0] for r in rows.to_dict("records")]
+    assert one_by_one == predict.predict(rows)
+    measured = json.loads((banana_run.folder / "results.json").read_text())["measured"]
+    assert measured["inference_latency"] > 0
+
+
+def test_a_20_s_budget_holds_for_the_whole_run(tmp_path):
+    """budget_s is the whole run, instruction to saved model: software_defects (10k rows) in 20 s ends
+    within 27 s, under whatever else this machine runs."""
+    t0 = time.perf_counter()
+    run = AutoMLAgent(budget_s=20).run("Predict whether a software module has defects; report F1.",
+                                       data=dataset("software_defects/jm1.csv"), out=tmp_path / "run")
+    wall = time.perf_counter() - t0
+    assert run.record.metrics["test"]["f1"] > 0.3
+    assert wall <= 27, (wall, run.record.timings)
