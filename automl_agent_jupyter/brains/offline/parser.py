@@ -246,7 +246,7 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
     # the exact name as written ("v(g)", "OT", "Miles_per_Gallon", "att1")
     raw = t.raw
     if len(col) >= 2 or col == "y":
-        for m in re.finditer(r"(?<![\w(])" + re.escape(col) + r"(?![\w(])", raw, 0 if len(col) <= 2 else re.IGNORECASE):
+        for m in re.finditer(r"(?<!\w)" + re.escape(col) + r"(?![\w(])", raw, 0 if len(col) <= 2 else re.IGNORECASE):
             i = next((k for k, tok in enumerate(t.tokens) if tok.start >= m.start()), 0)
             j = next((k for k, tok in enumerate(t.tokens) if tok.start >= m.end()), len(t))
             score = 3.0 + 0.5 * len(core) + (0.75 if m.group(0) == col else 0.0) + \
@@ -367,7 +367,10 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                     score, w = -2.0, "named as an input"
                 break
             if low.startswith(_TARGET_CUES) and (len(low) > 3 or low in _TARGET_CUES):
-                score, w = 1.5, "named as what to predict"
+                if k > a and t.tokens[k - 1].lower in _FEATURE_CUES:  # 'from how big it is': an input
+                    score, w = -2.0, "named as an input"
+                else:
+                    score, w = 1.5, "named as what to predict"
                 break
         if score > best:
             best, why = score, w
@@ -878,6 +881,8 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
         if f:
             scores[f"tabular_{f}"] += 3.0
             why.append(f"a {f} metric")
+            if f == "regression" and r.modality == "time_series":
+                scores["time_series_forecasting"] += 3.0  # forecasts are scored with the same errors
     if n_clusters is not None:
         scores["tabular_clustering"] += 2.0
     if windows.get("pred_seq_len") or windows.get("input_seq_len"):
