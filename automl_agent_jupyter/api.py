@@ -31,6 +31,13 @@ class Run:
     # run(..., target=q.guess) / task=...
     questions = property(lambda self: self.record.choices)
 
+    def leaderboard(self):
+        """Every candidate trained, best validation score first: plan, model, key hyper-parameters, validation
+        score, fit time, predicted and measured latency and size, and which one was kept (a pandas DataFrame)."""
+        from .leaderboard import to_frame
+
+        return to_frame(self.record.leaderboard)
+
     def predict(self, rows: Any) -> list[Any]:
         """Predictions of the saved model (loaded from disk as a deployment would)."""
         import importlib.util

@@ -39,6 +39,40 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class ProgressBar:
+    """The train cell's live progress as a tqdm bar on stderr: time used of the budget, with the candidate,
+    trial or epoch and the best validation score so far."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def update(self, state: dict) -> None:
+        from tqdm import tqdm
+
+        budget = float(state.get("budget_s") or 0) or None
+        if self.bar is None:
+            self.bar = tqdm(total=round(budget, 1) if budget else None, unit="s", file=sys.stderr, leave=True,
+                            bar_format="{desc} |{bar}| {n:.0f}/{total:.0f} s{postfix}" if budget else None)
+        where = state.get("candidate") or ""
+        if state.get("candidate_index") and state.get("n_candidates"):
+            where += f" ({state['candidate_index']}/{state['n_candidates']})"
+        if state.get("trial"):
+            where += f" trial {state['trial']}" + (f"/{state['n_trials']}" if state.get("n_trials") else "")
+        elif state.get("epoch") is not None:
+            where += f" epoch {state['epoch']}"
+        self.bar.set_description(f"  {state.get('stage', 'train')} {where}".rstrip(), refresh=False)
+        if state.get("best") is not None:
+            self.bar.set_postfix_str(f"best valid {state.get('metric', '')} {state['best']:.4f}", refresh=False)
+        elapsed = float(state.get("elapsed_s") or 0)
+        self.bar.n = min(elapsed, self.bar.total) if self.bar.total else elapsed
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "runs":
@@ -50,9 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     from .api import AutoMLAgent
     from .errors import AutoMLError
 
+    bar = ProgressBar()
+
     def show(stage: str, state: str, info: dict) -> None:
         if args.quiet:
             return
+        if stage == "progress":
+            bar.update(info)
+            return
+        if stage.startswith("cell:"):
+            bar.close()
         if state == "done":
             print(f"  [{stage}] {info.get('seconds', 0):.2f} s", file=sys.stderr)
         elif state == "info" and "repair" in info:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import leaderboard
 from .agents import OperationAgent
 from .execution import CellResult
 from .planning import Planning, revision_allowed, revision_reserve_s
@@ -163,6 +164,9 @@ class Implementation:
             "passed_on_validation": verdict.passed if verdict else False,
             "failed_checks": [c.name for c in verdict.checks if c.passed is False] if verdict else ["execution"],
             "test_scored": bool(((results or {}).get("metrics") or {}).get("test"))})
+        # every candidate the plan trained; a plan set aside before its test split saved no model
+        self.log.record.leaderboard = leaderboard.merge(self.log.record.leaderboard, self.plan, results, metric,
+                                                        saved=tested)
 
     def conclude(self, results: dict[str, Any] | None) -> Verdict:
         """Implementation verification: the measured numbers against every requirement."""
@@ -181,6 +185,12 @@ class Implementation:
                 rec.constraints = [{"name": c.name, "target": c.target, "measured": c.value, "unit": c.unit,
                                     "pass": c.passed} for c in verdict.checks if c.kind == "complexity"]
                 rec.artifacts.update(results.get("artifacts", {}))
+                plots = results.get("plots") or {}
+                rec.artifacts.update({f"plot:{k}": v for k, v in plots.items()})
+                if results.get("main_plot") in plots:
+                    rec.artifacts["main_plot"] = plots[results["main_plot"]]
+                if results.get("plot_seconds") is not None:
+                    rec.timings["plots"] = float(results["plot_seconds"])
                 rec.device = results.get("device", "cpu")
                 if results.get("split", {}).get("sizes"):  # what the code really did, not what was planned
                     rec.split = {**rec.split, **results["split"]}

@@ -19,7 +19,9 @@ it runs. The record carries the LLM usage per role, its total, and the brain's n
 """
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,15 @@ class Manager:
 
     def save(self) -> RunRecord:
         return self._log().save()
+
+    def progress_hook(self) -> Callable[[dict[str, Any]], None]:
+        """What a generated cell calls with its live progress (``AUTOML_PROGRESS`` in the cells' namespace): stage,
+        candidate, trial or epoch, time used of the budget, best validation score so far -> ``on_event``."""
+        def hook(state: dict[str, Any]) -> None:
+            with contextlib.suppress(Exception):  # showing progress must never stop the training that reports it
+                self.on_event("progress", "info", dict(state))
+
+        return hook
 
     def _log(self) -> RunLog:
         if self.log is None:
@@ -155,6 +166,7 @@ class Manager:
         return log.save()
 
     def _implement(self, plan_id: str | None, executor: NamespaceExecutor) -> None:
+        executor.namespace["AUTOML_PROGRESS"] = self.progress_hook()
         while True:
             impl = self.start(plan_id)
             i, gated, revised = 0, False, None

@@ -314,6 +314,27 @@ class Attempt(_Model):
     proposed_source: str | None = None  # the flagged code, for the user to review (it did not run)
 
 
+class LeaderboardRow(_Model):
+    """One trained candidate: what it scored on the validation split, what it cost, what was predicted."""
+
+    plan_id: str
+    plan_title: str = ""
+    model: str
+    params: dict[str, Any] = Field(default_factory=dict)  # key hyper-parameters of its best trial
+    valid_score: float | None = None  # the primary metric on the validation split, as the metric reads
+    metric: str = ""
+    trials: int | None = None
+    epochs: float | None = None
+    fit_seconds: float | None = None
+    predicted_metric: float | None = None  # the model agent's prediction before training
+    predicted_latency_ms: float | None = None
+    latency_ms: float | None = None  # measured (the kept model: on the test rows, one at a time)
+    predicted_size_mb: float | None = None
+    size_mb: float | None = None
+    kept: bool = False  # the model saved in the run folder
+    note: str = ""
+
+
 class LLMUsage(_Model):
     calls: int = 0
     prompt_tokens: int = 0
@@ -350,6 +371,7 @@ class RunRecord(_Model):
     primary_metric: dict[str, Any] | None = None
     constraints: list[dict[str, Any]] = Field(default_factory=list)
     verification: Verdict | None = None
+    leaderboard: list[LeaderboardRow] = Field(default_factory=list)  # every candidate trained, best first
     artifacts: dict[str, str] = Field(default_factory=dict)
     split: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0

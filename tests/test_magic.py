@@ -76,6 +76,21 @@ def test_auto_runs_the_pipeline_in_the_users_namespace(ip, auto_run):
     assert "# %% [train]" in ip.rl_next_input and "# %% [predict]" in ip.rl_next_input
 
 
+def test_the_widget_shows_progress_answer_plots_and_leaderboard_in_kernel_mode(auto_run):
+    """Without the extension the %%automl cell's own widget shows the live progress (updated from inside the
+    running train cell), then leads with the answer and the main plot, then the leaderboard."""
+    _, session = auto_run
+    view, rec = session.view, session.record
+    assert view.live_text.startswith("done") and "best validation f1" in view.live_text
+    assert "candidate" in view.live_text and "s of 3 s budget" in view.live_text
+    assert "data:image/png;base64," in view.summary.value and "uvicorn serve:app" in view.summary.value
+    assert view.board.layout.display == "" and len(view.board_rows) == len(rec.leaderboard) >= 2
+    assert sum(r["kept"] for r in view.board_rows) == 1
+    plots = [k for k in rec.artifacts if k.startswith("plot:")]
+    assert view.gallery.value.count("<img ") == len(plots) >= 3
+    assert "Answer: PASS" in view.text() and "Leaderboard:" in view.text()
+
+
 def test_a_generated_cell_reruns_by_hand_with_the_same_result(ip, auto_run):
     _, session = auto_run
     evaluate = next(c for c in session.manager.impl.cells if c.stage == "evaluate")

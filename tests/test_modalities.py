@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shared_data import dataset
+from shared_data import check_plots, dataset
 
 from automl_agent_jupyter import AutoMLAgent, Run
 from automl_agent_jupyter.brains.offline import parser as P
@@ -33,6 +33,8 @@ def _check_common(run: Run) -> dict:
         (run.folder / "pipeline.ipynb").read_text())["cells"][1:]] == \
         ["setup", "load_split", "preprocess", "train", "evaluate", "measure", "save", "predict"]
     assert len({p.model_families[0] for p in rec.plans}) == len(rec.plans) >= 2  # plans differ in their models
+    forecast = rec.requirements.task == "time_series_forecasting"
+    check_plots(run, {"forecast", "importance"} if forecast else {"confusion_matrix"})
     return results
 
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from shared_data import dataset
+from shared_data import check_plots, dataset
 
 from automl_agent_jupyter import AutoMLAgent, Run
 
@@ -21,8 +23,12 @@ def _run(instruction: str, data: str, out: Path, **kw) -> Run:
 @pytest.fixture(scope="module")
 def banana_run(tmp_path_factory) -> Run:
     out = tmp_path_factory.mktemp("banana")
-    return _run("Classify banana quality as Good or Bad; I need an F1 of at least 0.95 and predictions under "
-                "5 ms each.", dataset("banana_quality/banana_quality.csv"), out)
+    events: list[tuple[float, str, str, dict]] = []
+    run = _run("Classify banana quality as Good or Bad; I need an F1 of at least 0.95 and predictions under "
+               "5 ms each.", dataset("banana_quality/banana_quality.csv"), out,
+               on_event=lambda stage, state, info: events.append((time.perf_counter(), stage, state, info)))
+    run.events = events
+    return run
 
 
 def test_banana_meets_its_targets(banana_run):
@@ -62,10 +68,61 @@ def test_pipeline_script_reproduces_the_metric_in_a_fresh_process(banana_run):
     for name in ("model.joblib", "predict.py", "serve.py", "pipeline.py", "pipeline.ipynb", "run.json"):
         assert (folder / name).exists(), name
     before = banana_run.record.metrics["test"]["f1"]
-    proc = subprocess.run([sys.executable, "pipeline.py"], cwd=folder, capture_output=True, text=True, timeout=300)
+    plots = check_plots(banana_run, {"confusion_matrix", "roc_pr", "importance", "tuning_history"})
+    for path in plots.values():
+        path.unlink()  # the script must draw them again, headless, without a notebook
+    proc = subprocess.run([sys.executable, "pipeline.py"], cwd=folder, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "MPLBACKEND": ""}, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    again = json.loads((folder / "results.json").read_text())["metrics"]["test"]["f1"]
-    assert again == pytest.approx(before, abs=1e-9)
+    again = json.loads((folder / "results.json").read_text())
+    assert again["metrics"]["test"]["f1"] == pytest.approx(before, abs=1e-9)
+    for name, path in plots.items():
+        assert path.stat().st_size > 2000 and again["plots"][name] == str(path), name
+
+
+def test_plots_report_the_test_split_and_importance_uses_validation(banana_run):
+    check_plots(banana_run, {"confusion_matrix", "roc_pr", "importance", "tuning_history"})
+    evaluate = next(c for c in banana_run.manager.impl.cells if c.stage == "evaluate").source
+    assert "X_test" not in evaluate.split("# Plots:")[1].split('plot("importance"')[1]
+    assert 'plot("importance", draw_tabular_importance, model, X_valid, y_valid)' in evaluate
+
+
+def test_live_progress_comes_from_inside_the_train_cell(banana_run):
+    """The generated train cell reports each candidate and trial through AUTOML_PROGRESS while it runs."""
+    started = next(t for t, stage, state, _ in banana_run.events if stage == "cell:train" and state == "start")
+    finished = next(t for t, stage, state, _ in banana_run.events if stage == "cell:train" and state == "done")
+    states = [(t, info) for t, stage, _, info in banana_run.events if stage == "progress"]
+    during = [info for t, info in states if started <= t <= finished and info["stage"] == "train"]  # the first plan
+    assert len(during) >= 3, states
+    first = next(p for p in banana_run.record.plans if p.id == banana_run.record.attempts[0].plan_id)
+    names = [c.name for c in first.candidates]
+    assert {s["candidate"] for s in during} == set(names)
+    assert all(s["n_candidates"] == len(names) and s["budget_s"] == BUDGET and s["metric"] == "f1" for s in during)
+    assert any(s["trial"] and s["n_trials"] for s in during)
+    assert [s["elapsed_s"] for s in during] == sorted(s["elapsed_s"] for s in during)
+    best = [s["best"] for s in during if s["best"] is not None]
+    assert best and best == sorted(best) and 0.9 < best[-1] <= 1  # best validation F1 so far never drops
+    assert any(info["stage"] == "plots" for _, info in states)
+
+
+def test_the_leaderboard_lists_every_candidate_trained(banana_run):
+    board = banana_run.leaderboard()
+    plan = banana_run.manager.impl.plan  # the last plan tried (its model is the one saved)
+    assert set(board[board["plan_id"] == plan.id]["model"]) >= {c.name for c in plan.candidates}
+    tried = {a.plan_id for a in banana_run.record.attempts}
+    assert set(board["plan_id"]) == tried  # a revision's plans are on the board too
+    assert board["kept"].sum() == 1 and board[board["kept"]].iloc[0]["plan_id"] == plan.id
+    kept = board[board["kept"]].iloc[0]
+    results = json.loads((banana_run.folder / "results.json").read_text())
+    assert kept["model"] == results["model"]
+    assert kept["latency_ms"] == pytest.approx(results["measured"]["inference_latency"])
+    singles = board[board["model"] != "ensemble"]
+    assert singles["valid_score"].between(0.9, 1).all() and (singles["fit_seconds"] > 0).all()
+    assert singles["predicted_metric"].notna().all() and (singles["trials"] >= 1).all()
+    assert list(board["valid_score"]) == sorted(board["valid_score"], reverse=True)
+    assert json.loads((banana_run.folder / "run.json").read_text())["leaderboard"][0]["model"] == board["model"][0]
+    again = Run.load(banana_run.folder).leaderboard()
+    assert again.equals(board)
 
 
 def test_saved_model_predicts_from_disk(banana_run):
@@ -98,6 +155,7 @@ def test_mfeat_ten_classes(tmp_path):
     run = _run("Classify the digit class of each row with F1 of at least 0.9.",
                dataset("mfeat_factors/mfeat_factors.csv"), tmp_path)
     rec = run.record
+    check_plots(run, {"confusion_matrix", "per_class_f1", "importance"})
     assert rec.primary_metric["name"] == "f1_weighted"
     assert len(rec.data_report.class_counts) == 10
     assert rec.metrics["test"]["f1_weighted"] >= 0.95
@@ -107,6 +165,7 @@ def test_crab_age_regression(tmp_path):
     run = _run("Predict the age of the crabs with RMSLE less than 1.0, potentially XGBoost or LightGBM.",
                dataset("crab_age/CrabAgePrediction.csv"), tmp_path)
     rec = run.record
+    check_plots(run, {"predicted_vs_actual", "importance", "tuning_history"})
     assert rec.status == "succeeded"
     assert rec.primary_metric["name"] == "rmsle" and rec.primary_metric["higher_is_better"] is False
     assert rec.metrics["test"]["rmsle"] < 0.25 and "rmse" in rec.metrics["test"]
@@ -117,6 +176,7 @@ def test_smoker_clustering_never_fits_on_the_label(tmp_path):
     run = _run("Cluster the people into two groups and evaluate against the smoking labels.",
                dataset("smoker_status/smoker_status_biosignals.csv"), tmp_path)
     rec = run.record
+    check_plots(run, {"clusters_pca", "contingency", "importance"})
     assert rec.requirements.problem.n_clusters == 2
     assert rec.primary_metric["name"] == "rand_index"
     assert 0.5 < rec.metrics["test"]["rand_index"] <= 1.0

@@ -175,3 +175,63 @@ def test_readonly_view_of_a_saved_record_has_no_buttons():
     card = view.cards["P1"]
     assert isinstance(card, PlanCard) and card.children[1].children == ()
     assert "Run.load(&#x27;/r&#x27;)" in view.artifacts.value and "PASS" in view.verification.value
+
+
+def _finished_record(tmp_path) -> RunRecord:
+    from matplotlib.figure import Figure
+
+    from automl_agent_jupyter.schema import LeaderboardRow
+
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    main = tmp_path / "plots" / "confusion_matrix.png"
+    main.parent.mkdir()
+    fig.savefig(main)
+    rows = [LeaderboardRow(plan_id="P1", model="lightgbm", valid_score=0.97, metric="f1", fit_seconds=2.0,
+                           params={"num_leaves": 31}, kept=True, latency_ms=0.4, predicted_latency_ms=0.5),
+            LeaderboardRow(plan_id="P1", model="random_forest", valid_score=0.95, metric="f1", fit_seconds=4.0),
+            LeaderboardRow(plan_id="P2", model="svm_rbf", valid_score=None, metric="f1")]
+    verdict = Verdict(passed=True, score=0.98, checks=[Check(name="f1", kind="performance", target=0.95, value=0.978,
+                                                             passed=True)], reasons=["f1 0.978 >= 0.95"])
+    return RunRecord(run_id="r1", created="now", status="succeeded", message="all requirements met", plans=[plan("P1")],
+                     verification=verdict, leaderboard=rows, primary_metric={"name": "f1", "value": 0.978,
+                                                                             "higher_is_better": True},
+                     artifacts={"plot:confusion_matrix": str(main), "main_plot": str(main),
+                                "predict": str(tmp_path / "predict.py"), "serve": str(tmp_path / "serve.py"),
+                                "record": str(tmp_path / "run.json")})
+
+
+def test_the_final_panel_leads_with_the_answer_and_the_main_plot(tmp_path):
+    view = RunView.from_record(_finished_record(tmp_path))
+    children = list(view.children)
+    assert children.index(view.summary) < children.index(view.board) < children.index(view.plans)
+    html = view.summary.value
+    assert "All requirements met" in html and "0.978" in html and "target ≥ 0.95" in html
+    assert "data:image/png;base64," in html and "Run.load(" in html and "uvicorn serve:app --app-dir" in html
+    assert "automl-plot-confusion_matrix" in view.gallery.value
+    assert "Answer: PASS" in view.text()
+
+
+def test_the_leaderboard_sorts_by_any_column(tmp_path):
+    view = RunView.from_record(_finished_record(tmp_path))
+    assert view.board.layout.display == ""
+
+    def models() -> list[str]:
+        cells = view.board_table.value.split("<tr")[2:]
+        return [next(m for m in ("lightgbm", "random_forest", "svm_rbf") if m in row) for row in cells]
+
+    assert models() == ["lightgbm", "random_forest", "svm_rbf"]  # best validation score first; none last
+    assert "automl-kept" in view.board_table.value.split("<tr")[2]
+    view.board_sort.value = "fit_seconds"
+    assert models() == ["random_forest", "lightgbm", "svm_rbf"]
+    view.board_order.value = "ascending"
+    assert models() == ["lightgbm", "random_forest", "svm_rbf"]
+
+
+def test_live_progress_renders_stage_candidate_trial_time_and_best():
+    view = RunView()
+    view.show_progress({"stage": "train", "candidate": "lightgbm", "candidate_index": 2, "n_candidates": 3,
+                        "trial": 4, "n_trials": 10, "elapsed_s": 6.2, "budget_s": 30, "best": 0.9651, "metric": "f1"})
+    assert view.live_text == ("train · candidate lightgbm (2 of 3) · trial 4 of 10 · 6 s of 30 s budget · "
+                              "best validation f1 0.9651")
+    assert "width:21%" in view.live.value and view.live.layout.display == ""

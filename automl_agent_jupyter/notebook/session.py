@@ -23,6 +23,7 @@ from typing import Any
 from ..config import Settings
 from ..execution import CellResult, NamespaceExecutor
 from ..implementation import Implementation
+from ..leaderboard import as_records
 from ..manager import Manager, Next
 from ..schema import RunRecord
 from .bridge import Bridge
@@ -211,6 +212,9 @@ class Session:
     def _on_event(self, stage: str, state: str, details: dict[str, Any]) -> None:
         if stage == "manager":
             return
+        if stage == "progress":  # from inside a running generated cell: the widget only, at once
+            self.view.show_progress(details)
+            return
         if state in ("start", "done"):
             self.view.show_stage(stage, state, details.get("seconds"))
         rec = self.manager.record
@@ -287,6 +291,7 @@ class Session:
         cells = [{"source": c.source, "metadata": {"automl_agent": {"run_id": rid, "stage": c.stage,
                                                                     "plan": impl.plan.id}}}
                  for c in impl.cells[start:]]
+        self.shell.user_ns["AUTOML_PROGRESS"] = self.manager.progress_hook()  # the train cell's live progress
         self.request = self.bridge.run_cells(self.anchor, cells, self._on_result, self._on_complete)
         where = "below the %%automl cell" if self.anchor == self.cell_id else "below the last generated cell"
         self.view.note(f"Plan {impl.plan.id}: inserted {len(cells)} code cells {where}; they run now.")
@@ -370,10 +375,16 @@ class Session:
     def _finish(self) -> None:
         self.busy = False
         rec = self.record
+        self.view.end_progress()
         self._sync_attempts()
         if rec.verification is not None:
             self.view.show_verification(rec.verification)
+            self.view.show_summary(rec, str(self.folder))
+        if rec.leaderboard:
+            self.view.show_leaderboard(as_records(rec.leaderboard), (rec.primary_metric or {}).get(
+                "higher_is_better", True))
         if rec.artifacts:
+            self.view.show_plots(rec.artifacts)
             self.view.show_artifacts(rec.artifacts, str(self.folder))
         usage = None
         if rec.brain != "offline":

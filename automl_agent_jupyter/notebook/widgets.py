@@ -14,6 +14,7 @@ one is written into that Output (never only into JupyterLab's log console).
 """
 from __future__ import annotations
 
+import base64
 import html
 import json
 import traceback
@@ -48,6 +49,14 @@ STYLE = """<style>
 .automl-form .automl-asked select, .automl-form .automl-asked input { outline: 2px solid #ffb300; }
 .automl-outcome { padding: 6px 10px; background: #fff8e1; border: 1px solid #ffb300; border-radius: 4px; }
 .automl-run pre { font-size: 11px; max-height: 360px; overflow: auto; background: #f7f7f7; padding: 4px; }
+.automl-summary { border: 1px solid #bbb; border-radius: 6px; padding: 6px 10px; margin: 4px 0 8px 0; }
+.automl-summary .automl-answer { font-size: 15px; font-weight: 600; }
+.automl-summary img { max-width: 720px; width: 100%; border: 1px solid #eee; }
+.automl-live { padding: 3px 8px; background: #e3f2fd; border-radius: 4px; font-size: 12px; }
+.automl-live .automl-bar { height: 4px; background: #bbdefb; margin-top: 3px; }
+.automl-live .automl-bar div { height: 4px; background: #1976d2; }
+.automl-board tr.automl-kept td { font-weight: 600; background: #e8f5e9; }
+.automl-plots img { max-width: 460px; margin: 0 8px 8px 0; border: 1px solid #eee; }
 </style>"""
 
 
@@ -286,6 +295,23 @@ class RunView(W.VBox):
         self._code: list[str] = []
         self.cards: dict[str, PlanCard] = {}
         self.header = W.HTML(f"{STYLE}<b>{esc(title)}</b>")
+        self.summary = _section("automl-summary-box")
+        self.live = _section("automl-live-box")
+        self.live_text = ""
+        self._live_state: dict[str, Any] = {}
+        self.board_rows: list[dict[str, Any]] = []
+        self.board_sort = W.Dropdown(description="Sort by", layout=W.Layout(width="260px"))
+        self.board_order = W.ToggleButtons(options=["descending", "ascending"], layout=W.Layout(width="auto"),
+                                           style={"button_width": "90px"})
+        self.board_table = W.HTML()
+        self.board = W.VBox([W.HTML("<b>Leaderboard</b> <span class='automl-muted'>every candidate trained; "
+                                    "validation scores; the kept model in green</span>"),
+                             W.HBox([self.board_sort, self.board_order]), self.board_table],
+                            layout=W.Layout(display="none"))
+        self.board.add_class("automl-leaderboard")
+        self.board_sort.observe(lambda _c: self._render_board(), names="value")
+        self.board_order.observe(lambda _c: self._render_board(), names="value")
+        self.gallery = _section("automl-plots")
         self.mode = _section("automl-mode")
         self.progress = _section("automl-progress")
         self.outcome = _section("automl-outcome-box")
@@ -306,10 +332,10 @@ class RunView(W.VBox):
         self.output = W.Output()
         self.output.add_class("automl-log")
         self._notes: list[str] = []
-        super().__init__([self.header, self.mode, self.progress, self.outcome, self.form, self.requirements,
-                          self.knowledge,
-                          self.plans_note, self.plans, self.notes, self.attempts, self.code, self.verification,
-                          self.artifacts, self.timings, self.output])
+        super().__init__([self.header, self.summary, self.live, self.board, self.gallery, self.mode, self.progress,
+                          self.outcome, self.form, self.requirements, self.knowledge, self.plans_note, self.plans,
+                          self.notes, self.attempts, self.code, self.verification, self.artifacts, self.timings,
+                          self.output])
         self.add_class("automl-run")
 
     # ------------------------------------------------------------------ text form
@@ -531,6 +557,141 @@ class RunView(W.VBox):
         if "total" in timings:
             self.say(f"Total time: {fmt(timings['total'], 3)} s")
 
+    def show_progress(self, state: dict[str, Any]) -> None:
+        """Live progress of a running generated cell: stage, candidate k of n, trial k of n (or epoch), time used
+        of the budget, best validation score so far. Called from inside the running cell (comm messages to the
+        frontend are sent at once; nothing waits for an answer)."""
+        self._live_state = dict(state)
+        parts = [str(state.get("stage", "train"))]
+        if state.get("candidate"):
+            k, n = state.get("candidate_index"), state.get("n_candidates")
+            parts.append(f"candidate {state['candidate']}" + (f" ({k} of {n})" if k and n else ""))
+        if state.get("trial"):
+            n = state.get("n_trials")
+            parts.append(f"trial {state['trial']}" + (f" of {n}" if n else ""))
+        if state.get("epoch") is not None:
+            parts.append(f"epoch {fmt(float(state['epoch']), 3)}")
+        used, budget = state.get("elapsed_s"), state.get("budget_s")
+        if used is not None:
+            parts.append(f"{used:.0f} s" + (f" of {budget:.0f} s budget" if budget else ""))
+        if state.get("best") is not None:
+            parts.append(f"best validation {state.get('metric', '')} {fmt(float(state['best']))}".replace("  ", " "))
+        self.live_text = " · ".join(parts)
+        share = min(1.0, used / budget) if used is not None and budget else None
+        bar = (f"<div class='automl-bar'><div style='width:{100 * share:.0f}%'></div></div>"
+               if share is not None else "")
+        done = state.get("stage") == "done"
+        self._set(self.live, f"<div class='automl-live'>{'' if done else '⏳ '}{esc(self.live_text)}{bar}</div>")
+
+    def end_progress(self) -> None:
+        """The run is over: the last progress line stays, marked done."""
+        if self._live_state:
+            self.show_progress({**self._live_state, "stage": "done"})
+
+    def show_leaderboard(self, rows: list[dict[str, Any]], higher_is_better: bool = True) -> None:
+        """Every candidate trained (``leaderboard.as_records``), sortable by any column."""
+        self.board_rows = list(rows)
+        if not rows:
+            self.board.layout.display = "none"
+            return
+        columns = [c for c in rows[0] if c not in ("plan_title", "metric")]
+        self.board_rows = []  # no re-render while the controls are set
+        self.board_sort.options = columns
+        self.board_sort.value = "valid_score"
+        self.board_order.value = "descending" if higher_is_better else "ascending"
+        self.board_rows = list(rows)
+        self._render_board()
+        self.board.layout.display = ""
+        kept = next((r for r in rows if r.get("kept")), None)
+        self.say(f"Leaderboard: {len(rows)} candidates trained" + (
+            f"; kept {kept['model']} (plan {kept['plan_id']}, validation {kept['metric']} "
+            f"{fmt(kept['valid_score'])})" if kept else ""))
+
+    def _render_board(self) -> None:
+        key, rows = self.board_sort.value, self.board_rows
+        if not rows or key is None:
+            return
+        present = [r for r in rows if r.get(key) is not None]
+        absent = [r for r in rows if r.get(key) is None]
+        try:
+            present.sort(key=lambda r: r[key], reverse=self.board_order.value == "descending")
+        except TypeError:  # mixed types: as text
+            present.sort(key=lambda r: str(r[key]), reverse=self.board_order.value == "descending")
+        columns = list(self.board_sort.options)
+        metric = rows[0].get("metric", "")
+        head = "".join(f"<th>{esc(c.replace('valid_score', f'valid {metric}'))}{' ▾' if c == key else ''}</th>"
+                       for c in columns)
+        body = "".join(
+            f"<tr class='{'automl-kept' if r.get('kept') else ''}'>" + "".join(
+                f"<td>{'✔' if c == 'kept' and r[c] else '' if c == 'kept' else esc(fmt(r.get(c)))}</td>"
+                for c in columns) + "</tr>" for r in present + absent)
+        self.board_table.value = f"<table class='automl-board'><tr>{head}</tr>{body}</table>"
+
+    def show_summary(self, record: RunRecord, run_dir: str | None = None) -> None:
+        """The answer first: verdict, the test metric against its target, the main plot, how to use the model."""
+        v, pm = record.verification, record.primary_metric or {}
+        passed = bool(v and v.passed)
+        answer = ("✅ All requirements met" if passed else "❌ Requirements not met") if v else esc(record.status)
+        checks = []
+        for c in (v.checks if v else []):
+            arrow = "≥" if c.higher_is_better else "≤"
+            target = f" (target {arrow} {fmt(c.target)}{' ' + esc(c.unit) if c.unit else ''})" if c.target is not None \
+                else ""
+            checks.append(f"{esc(c.name)} <b>{fmt(c.value)}</b>{' ' + esc(c.unit) if c.unit else ''}{target} "
+                          f"{verdict_badge(c.passed) if c.target is not None else ''}")
+        if not checks and pm.get("value") is not None:
+            checks.append(f"{esc(pm['name'])} <b>{fmt(pm['value'])}</b>")
+        metric_line = (f"<div>Test split: {' · '.join(checks)}</div>" if checks else "")
+        plot = ""
+        main = self._main_plot(record)
+        if main:
+            plot = f"<div><img class='automl-main-plot' src='data:image/png;base64,{main}'/></div>"
+        run_dir = run_dir or (str(Path(record.artifacts["record"]).parent) if "record" in record.artifacts else None)
+        use = ""
+        if run_dir and "predict" in record.artifacts:
+            use = ("<div><b>Use the model</b></div><pre>" + esc(
+                f"from automl_agent_jupyter import Run\nrun = Run.load({run_dir!r})\nrun.predict(rows)\n"
+                f"run.leaderboard()   # every candidate trained\n\n"
+                f"# shell:  python {Path(run_dir) / 'predict.py'} new_rows.csv\n"
+                + (f"# serve:  uvicorn serve:app --app-dir {run_dir} --port 8000   (POST /predict)"
+                   if "serve" in record.artifacts else "")) + "</pre>")
+        self._set(self.summary, f"<div class='automl-summary'><div class='automl-answer "
+                                f"{'automl-pass' if passed else 'automl-fail'}'>{answer}</div>"
+                                f"<div class='automl-muted'>{esc(record.message)}</div>{metric_line}{plot}{use}"
+                                "<div class='automl-muted'>Details below: leaderboard, plots, plans, attempts, "
+                                "timings.</div></div>")
+        self.say(f"Answer: {'PASS' if passed else 'FAIL'} — " + "; ".join(
+            f"{c.name} {fmt(c.value)}" + (f" (target {fmt(c.target)})" if c.target is not None else "")
+            for c in (v.checks if v else [])))
+        if run_dir and "predict" in record.artifacts:
+            self.say(f"Use: Run.load({run_dir!r}).predict(rows); serve: uvicorn serve:app --app-dir {run_dir}")
+
+    @staticmethod
+    def _main_plot(record: RunRecord) -> str:
+        """The main plot's PNG as base64 (the first plot the run listed when it names none), or ''."""
+        plots = [v for k, v in record.artifacts.items() if k.startswith("plot:")]
+        path = record.artifacts.get("main_plot") or (plots[0] if plots else None)
+        if not path:
+            return ""
+        try:
+            return base64.b64encode(Path(path).read_bytes()).decode()
+        except OSError:
+            return ""
+
+    def show_plots(self, artifacts: dict[str, str]) -> None:
+        """Every plot of the run, collapsed (the main one leads the summary)."""
+        imgs = []
+        for k, v in artifacts.items():
+            if k.startswith("plot:"):
+                try:
+                    data = base64.b64encode(Path(v).read_bytes()).decode()
+                except OSError:
+                    continue
+                imgs.append(f"<img class='automl-plot automl-plot-{esc(k[5:])}' title='{esc(k[5:])}' "
+                            f"src='data:image/png;base64,{data}'/>")
+        self._set(self.gallery, f"<details><summary>Plots ({len(imgs)})</summary>{''.join(imgs)}</details>"
+                  if imgs else "")
+
     # ------------------------------------------------------------------ a saved run
     @classmethod
     def from_record(cls, record: RunRecord, echo: bool = False, metric: str | None = None) -> RunView:
@@ -553,7 +714,14 @@ class RunView(W.VBox):
             view.show_attempt(a)
         if record.verification is not None:
             view.show_verification(record.verification)
+            view.show_summary(record)
+        if record.leaderboard:
+            from ..leaderboard import as_records
+
+            view.show_leaderboard(as_records(record.leaderboard), (record.primary_metric or {}).get(
+                "higher_is_better", True))
         if record.artifacts:
+            view.show_plots(record.artifacts)
             run_dir = str(Path(record.artifacts["record"]).parent) if "record" in record.artifacts else None
             view.show_artifacts(record.artifacts, run_dir)
         if record.timings:
