@@ -25,8 +25,8 @@ CASES = {
                "Cluster the people into two groups and evaluate against the smoking labels."),
     "mfeat": ("mfeat_factors/mfeat_factors.csv", "Classify the digit class of each row; report F1."),
     "sms": ("sms_spam/SMSSpamCollection.tsv", "Classify SMS messages as spam or ham; report accuracy."),
-    "etth1": ("etth1_timeseries/ETTh1.csv", "Forecast all channels. INPUT_SEQ_LEN=96, INPUT_DIM=7, PRED_SEQ_LEN=96, "
-              "PRED_DIM=7. Report MSE."),
+    "etth1": ("etth1_timeseries/ETTh1.csv", ("Forecast all channels. INPUT_SEQ_LEN=96, INPUT_DIM=7, PRED_SEQ_LEN=96, "
+                                             "PRED_DIM=7. Report MSE.")),
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,7 @@ def test_the_widget_shows_progress_answer_plots_and_leaderboard_in_kernel_mode(a
     _, session = auto_run
     view, rec = session.view, session.record
     assert view.live_text.startswith("done") and "best validation f1" in view.live_text
-    assert "candidate" in view.live_text and "s of 3 s budget" in view.live_text
+    assert "candidate" in view.live_text and re.search(r"\d+ s of \d+ s budget", view.live_text)
     assert "data:image/png;base64," in view.summary.value and "uvicorn serve:app" in view.summary.value
     assert view.board.layout.display == "" and len(view.board_rows) == len(rec.leaderboard) >= 2
     assert sum(r["kept"] for r in view.board_rows) == 1
