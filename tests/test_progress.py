@@ -20,7 +20,8 @@ def test_progress_hands_state_to_the_hook_and_keeps_the_best_score():
     seen = []
     ns = _namespace("rmse", seen.append)
     ns["progress"]("lightgbm")  # a new candidate is always shown
-    ns["progress"]("lightgbm", 1, 10, -2.0)  # within half a second: throttled, but the best is kept
+    ns["progress"]("lightgbm", 1, 10, -2.0)  # a new best within 0.1 s: not shown yet, but kept
+    ns["progress"]("lightgbm", 2, 10, -2.5)  # within half a second: throttled
     ns["progress"]("lightgbm", 2, 10, -1.5, final=True)
     ns["progress"]("ridge", 1, 5, -3.0)
     assert [s["candidate"] for s in seen] == ["lightgbm", "lightgbm", "ridge"]
