@@ -6,6 +6,8 @@ from typing import Any
 
 from .brains import Brain, make_brain
 from .config import Settings
+from .errors import AutoMLError
+from .interrupt import Interrupted, RunGuard, signals
 from .manager import Event, Manager
 from .record import RunFolder
 from .schema import RunRecord
@@ -86,9 +88,25 @@ class AutoMLAgent:
 
     def run(self, instruction: str, data: str | None = None, out: str | Path | None = None, auto: bool = True,
             plan_id: str | None = None, target: str | None = None, task: str | None = None) -> Run:
+        """Plan (and with ``auto`` implement). Ctrl-C or SIGTERM raise ``Interrupted`` once the record says
+        ``interrupted`` (with the stage and what had finished); the folder is locked while the run works."""
         m = self.manager()
-        record = m.plan(instruction, data=data, out=out, target=target, task=task)
-        if record.status == "planned" and (auto or plan_id):
-            record = m.implement(plan_id)
+        guard = RunGuard(lambda: m.record, m.save, m.release, forward=m.on_event)
+        m.on_event = guard.event
+        try:
+            with signals():
+                record = m.plan(instruction, data=data, out=out, target=target, task=task)
+                if record.status == "planned" and (auto or plan_id):
+                    record = m.implement(plan_id)
+        except AutoMLError:
+            raise
+        except KeyboardInterrupt as exc:
+            line = guard.stopped(exc)
+            raise Interrupted(exc.reason if isinstance(exc, Interrupted) else None, line) from None
+        except Exception as exc:  # a bug: the record says where it happened, the traceback stays
+            guard.stopped(exc)
+            raise
+        finally:
+            m.release()
         assert m.folder is not None
         return Run(record, m.folder.path, m)

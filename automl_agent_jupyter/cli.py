@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .config import setting_fields
-from .record import list_runs
+from .record import run_lines
 from .schema import TASKS
 
 
@@ -76,13 +76,12 @@ class ProgressBar:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "runs":
-        for rec in list_runs(args.dir):
-            pm = rec.primary_metric or {}
-            val = f"{pm['name']}={pm['value']:.4f}" if pm.get("value") is not None else ""
-            print(f"{rec.run_id:50s} {rec.status:20s} {val}")
+        for line in run_lines(args.dir):
+            print(line)
         return 0
     from .api import AutoMLAgent
     from .errors import AutoMLError
+    from .interrupt import Interrupted
 
     bar = ProgressBar()
 
@@ -112,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     except AutoMLError as exc:
         print(f"automl-agent: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        print(f"automl-agent: {exc.line}", file=sys.stderr)
+        return 143 if exc.reason == "SIGTERM" else 130
     rec = run.record
     print(f"status: {rec.status}")
     if rec.message:

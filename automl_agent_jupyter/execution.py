@@ -9,6 +9,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+from .interrupt import Interrupted, stop_requested
+
 
 @dataclass
 class CellResult:
@@ -55,7 +57,11 @@ class NamespaceExecutor:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit from generated code must not end the run
+            if stop_requested():  # the cell failed because a library swallowed the Ctrl-C: it is an interrupt
+                raise Interrupted() from None
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[1:])
             return CellResult(ok=False, seconds=time.perf_counter() - t0, stdout=buf.getvalue()[-4000:],
                               error_type=type(exc).__name__, error=str(exc)[:2000], traceback=tb[-6000:])
+        if stop_requested():
+            raise Interrupted()
         return CellResult(ok=True, seconds=time.perf_counter() - t0, stdout=buf.getvalue()[-4000:])

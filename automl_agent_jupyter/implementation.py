@@ -15,8 +15,10 @@ from typing import Any, Literal
 
 from . import leaderboard
 from .agents import OperationAgent
+from .errors import DataError
 from .execution import CellResult
 from .planning import Planning, revision_allowed, revision_reserve_s
+from .record import data_changed
 from .runlog import RunLog
 from .schema import Attempt, CellSpec, Plan, Verdict, VerifyImplementationRequest
 from .tasks.scoring import higher_is_better
@@ -37,6 +39,10 @@ class Implementation:
 
     def __init__(self, log: RunLog, planning: Planning, plan: Plan, agent: OperationAgent) -> None:
         self.log, self.planning, self.agent, self.settings = log, planning, agent, log.settings
+        log.folder.claim(log.record.run_id, fresh=False)  # released while the plans waited for a click
+        changed = data_changed(planning.requirements.data_path, log.record.data_fingerprint)
+        if changed:  # no cell runs on data the plans never saw
+            raise DataError(changed)
         self.plan = plan
         self.tries: dict[str, int] = {}  # stage -> attempts so far
         self.started = log.start_implementation()

@@ -96,6 +96,11 @@ class Manager:
 
         return hook
 
+    def release(self) -> None:
+        """Let other runs use the run folder (the notebook waits for a click unlocked; the end of a run)."""
+        if self.log is not None:
+            self.log.release()
+
     def _log(self) -> RunLog:
         if self.log is None:
             raise NotPlanned("no run yet: call plan() first")
@@ -116,6 +121,7 @@ class Manager:
         self.log = log = RunLog(self.settings, self.brain, self.on_event, instruction, data, out)
         self.planner, self.planning, self.impl = Planner(log, self.sources), None, None
         try:
+            log.save()  # "running: planning" at once: a run killed while planning reads abandoned, not absent
             self.planning = self.planner.plan(instruction, data, target, task, requirements)
         except AutoMLError as exc:
             log.stop("failed", str(exc))

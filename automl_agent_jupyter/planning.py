@@ -13,6 +13,7 @@ from typing import Any
 from .agents import DataAgent, ModelAgent, PromptAgent
 from .agents.data import recipes_for
 from .knowledge.retrieval import KnowledgeSource, retrieve, sources_from
+from .record import data_fingerprint
 from .runlog import RunLog
 from .schema import (
     DataReport,
@@ -121,6 +122,7 @@ class Planner:
             summary = self.brain.ask(KnowledgeRequest(items=items, requirements=req))
             req.knowledge = [{"insight": i} for i in summary.insights] + [{"note": n} for n in notes]
         with log.stage("data_profiling"):
+            rec.data_fingerprint = data_fingerprint(req.data_path)
             report, loaded = self.data_agent.profile(req, s.seed)
             rec.data_report, rec.split = report, {k: report.split[k] for k in ("method", "seed", "ratios", "sizes")}
         metric = for_task(req.task).primary_metric(req, report)

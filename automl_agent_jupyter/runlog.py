@@ -18,8 +18,8 @@ from . import __version__
 from .brains import Brain
 from .brains.base import usage_total
 from .config import Settings
-from .record import RunFolder, new_run_id, now
-from .schema import RunRecord
+from .record import RunFolder, RunFolderError, new_run_id, now, process_identity, unique_folder
+from .schema import RunRecord, Segment
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (stage, "start" | "done" | "info", details)
 MIN_CELL_BUDGET_S = 5.0  # the generated cells always get at least this much, even past the budget
@@ -32,11 +32,25 @@ class RunLog:
                  out: str | Path | None = None) -> None:
         self.settings, self.brain, self.on_event = settings, brain, on_event
         run_id = new_run_id(instruction)
-        self.folder = RunFolder(out or Path(settings.runs_dir) / run_id)
+        for _ in range(20):  # the folder is claimed before anything is written (raises RunFolderError)
+            if not out:
+                run_id, self.folder = unique_folder(settings.runs_dir, new_run_id(instruction))
+            else:
+                self.folder = RunFolder(out)
+            try:
+                self.folder.claim(run_id)
+                break
+            except RunFolderError:
+                if out:
+                    raise
+        ident = process_identity()
         self.record = RunRecord(run_id=run_id, created=now(), instruction=instruction, data=data,
                                 brain=brain.name, seed=settings.seed, environment={
                                     "python": platform.python_version(), "platform": platform.platform(),
-                                    "automl_agent_jupyter": __version__})
+                                    "automl_agent_jupyter": __version__},
+                                status="running", message="planning", settings=settings.as_dict(),
+                                segments=[Segment(started=now(), pid=ident["pid"], host=ident["host"],
+                                                  budget_s=settings.budget_s)])
         self.t0 = time.perf_counter()
         self.implemented_s = 0.0  # implementation time of plans already concluded (the budget counts it)
         self.impl_started: float | None = None  # when the plan being implemented started
@@ -60,8 +74,18 @@ class RunLog:
         rec.llm_total = usage_total(usage.values())
         rec.notes = list(self.brain.notes[self._notes0:])
         rec.brain_config = self.brain.describe()
+        rec.process = process_identity()
+        if rec.status != "running":
+            rec.stage = None
+        seg = rec.segments[-1] if rec.segments else None
+        if seg is not None and seg.ended is None and rec.status not in ("running", "planned"):
+            seg.ended, seg.status = now(), rec.status
         self.folder.write_record(rec)
         return rec
+
+    def release(self) -> None:
+        """Let other runs use the folder (after planning, while waiting for a click; and at the end)."""
+        self.folder.release()
 
     def note(self, text: str) -> None:
         """A manager event for the record (kept with the brain's notes, in order)."""

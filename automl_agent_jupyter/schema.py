@@ -30,11 +30,16 @@ Task = Literal[
     "time_series_forecasting",
     "node_classification",
 ]
-Status = Literal["planned", "running", "succeeded", "failed", "needs_clarification", "not_ml"]
+# "interrupted": stopped by Ctrl-C, the kernel's Interrupt, SIGTERM, a kernel shutdown or a crash, and said so;
+# "abandoned" is never written: readers show it for a "running" record whose process is gone (record.py)
+Status = Literal["planned", "running", "succeeded", "failed", "needs_clarification", "not_ml", "interrupted",
+                 "abandoned"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # -inf (a verdict with no measured number) round-trips as "-Infinity"; the default (null) made such a record
+    # unreadable
+    model_config = ConfigDict(extra="ignore", ser_json_inf_nan="strings")
 
 
 # ---------------------------------------------------------------- requirements (the paper's JSON)
@@ -345,6 +350,29 @@ class LLMUsage(_Model):
     fallbacks: int = 0
 
 
+class Interruption(_Model):
+    """Where a run stopped before its end, and what had finished (enough to resume it)."""
+
+    reason: str  # "Ctrl-C (SIGINT)", "SIGTERM", "the kernel's Interrupt button", "kernel shutdown", "crash: ..."
+    at: str  # UTC time
+    stage: str | None = None  # the manager stage or generated cell ("cell:train") that was running
+    plan_id: str | None = None
+    finished: list[str] = Field(default_factory=list)  # stages and cells that had completed, in order
+    seconds_in_stage: float = 0.0  # time spent in the interrupted stage (counted against the budget)
+
+
+class Segment(_Model):
+    """One process's stretch of a run: the first start, then one per resume."""
+
+    started: str
+    ended: str | None = None
+    status: str = "running"  # how the segment ended (the run's status then)
+    pid: int = 0
+    host: str = ""
+    budget_s: float | None = None  # the tuning budget this segment ran under
+    resumed_from: str | None = None  # the stage this segment started at (resumes only)
+
+
 class RunRecord(_Model):
     """The contract other tools read (run.json)."""
 
@@ -382,6 +410,12 @@ class RunRecord(_Model):
     notes: list[str] = Field(default_factory=list)  # brain and manager events (fallbacks, flagged code)
     brain_config: dict[str, Any] = Field(default_factory=dict)  # the brain's describe(): model, base URL; no key
     environment: dict[str, str] = Field(default_factory=dict)
+    process: dict[str, Any] = Field(default_factory=dict)  # {pid, host, start}: who is writing this record now
+    stage: str | None = None  # while running: the stage or generated cell ("cell:train") that started last
+    interruption: Interruption | None = None  # set while status is "interrupted"
+    segments: list[Segment] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)  # the run's settings (no secrets), for resume
+    data_fingerprint: dict[str, Any] = Field(default_factory=dict)  # the data the plans were made on
 
 
 # ---------------------------------------------------------------- what a brain is asked, and answers, per role

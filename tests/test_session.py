@@ -248,5 +248,9 @@ def test_a_cell_the_user_stopped_is_not_repaired(lab):
     fe.says(kind="cell_result", id=rid, index=0, cell_id="gen-x", status="error", ename="KeyboardInterrupt",
             evalue="")
     assert fe.outbox[-1]["kind"] == "abort"
-    assert session.record.status == "failed" and not session.busy
-    assert "stopped at stage setup" in session.view.notes.value
+    assert session.record.status == "interrupted" and not session.busy
+    assert session.record.interruption.stage == "cell:setup"
+    assert session.record.interruption.reason == "the kernel's Interrupt button"
+    assert "interrupted" in session.view.outcome.value and "%automl resume" in session.view.outcome.value
+    assert not any(a.stage == "setup" and a.repair for a in session.record.attempts)  # not repaired
+    assert not (session.folder / "run.lock").exists()  # the folder is free again

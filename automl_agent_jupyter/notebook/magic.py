@@ -19,6 +19,7 @@ from traitlets import Bool, Float, Int, Unicode
 
 from ..config import Settings, setting_fields
 from ..errors import AutoMLError
+from ..interrupt import Interrupted
 from .bridge import Bridge, current_cell_id
 
 _ENV = Settings()  # AUTOML_AGENT_* defaults, read once at import
@@ -158,7 +159,11 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
             raise UsageError(str(exc)) from None
         self.last = session
         handle = display(view, display_id=True) if widgets else None
-        record = session.start(instruction, data, out=args.out, target=args.target, task=args.task)
+        try:
+            record = session.start(instruction, data, out=args.out, target=args.target, task=args.task)
+        except AutoMLError as exc:  # the run folder is in use or cannot be written: one line, nothing written
+            view.show_outcome("failed", str(exc))
+            raise UsageError(str(exc)) from None
         self.sessions[record.run_id] = session
         if record.status == "planned" and auto:
             session.accept()
@@ -167,6 +172,9 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
                 view.say("The generated code is offered as the next cell (where this frontend supports it).")
         if handle is not None:
             handle.update(view)  # the same widget; frontends without widgets get the text so far
+        if session.record.status == "interrupted":  # one line; Run All stops here as after any interrupt
+            raise Interrupted(session.record.interruption.reason if session.record.interruption else None,
+                              f"automl: {session.record.message}")
 
     # ------------------------------------------------------------------ line magic
     def _line(self, args: Any) -> None:
@@ -197,16 +205,13 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
         print(f"  {'lab bridge':14s} {state}")
 
     def _runs(self) -> None:
-        from ..record import list_runs
+        from ..record import run_lines
 
-        runs = list_runs(self.runs_dir)
-        if not runs:
+        lines = run_lines(self.runs_dir, resume="%automl resume")
+        if not lines:
             print(f"no runs under {Path(self.runs_dir).resolve()}")
-            return
-        for rec in runs:
-            pm = rec.primary_metric or {}
-            metric = f"{pm['name']}={pm['value']:.4f}" if pm.get("value") is not None else ""
-            print(f"{rec.run_id:50s} {rec.status:20s} {metric}")
+        for line in lines:
+            print(line)
 
     def _show(self, run: str) -> None:
         from IPython.display import display

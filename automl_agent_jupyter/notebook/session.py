@@ -14,7 +14,11 @@ The widgets only render; every decision comes back here through ``RunView.on_dec
 """
 from __future__ import annotations
 
+import atexit
+import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -23,13 +27,17 @@ from typing import Any
 from ..config import Settings
 from ..execution import CellResult, NamespaceExecutor
 from ..implementation import Implementation
+from ..interrupt import Interrupted, RunGuard, arm, signals
 from ..leaderboard import as_records
 from ..manager import Manager, Next
 from ..schema import RunRecord
 from .bridge import Bridge
 from .widgets import RunView
 
-STOPPED = {"CellMissing", "NoKernel", "Canceled", "Aborted", "KeyboardInterrupt"}  # no repair: the user stopped it
+# no repair: the user (or the kernel) stopped it; the record says "interrupted" with this reason
+STOPPED = {"CellMissing": "a generated cell was deleted", "NoKernel": "the notebook lost its kernel",
+           "Canceled": "the frontend cancelled the cell", "Aborted": "the kernel aborted the cell",
+           "KeyboardInterrupt": "the kernel's Interrupt button", "Interrupted": "the kernel's Interrupt button"}
 
 
 class CellClock:
@@ -54,6 +62,7 @@ class CellClock:
                 pass
 
     def pre(self, info: Any) -> None:
+        arm()  # an interrupt belongs to this cell: clear the stop flag, let SIGINT set it
         self._start[getattr(info, "cell_id", None)] = time.perf_counter()
 
     def post(self, result: Any) -> None:
@@ -104,7 +113,11 @@ class Session:
         self.shell, self.view, self.bridge, self.clock = shell, view, bridge, clock
         self.cell_id = self.anchor = cell_id
         self.mode = "lab" if bridge is not None and bridge.connected and cell_id and clock else "kernel"
-        self.manager = Manager(settings, on_event=self._on_event)
+        self.manager = Manager(settings)
+        self.guard = RunGuard(lambda: self.manager.record, self.manager.save, self._release, forward=self._on_event)
+        self.manager.on_event = self.guard.event
+        self._sigterm: Any = None
+        self._n_sent = 0  # cells in the current bridge request
         self.busy = False
         self.shown: list[str] = []  # plan ids in the current row of cards
         self._n_attempts = self._n_notes = 0
@@ -165,7 +178,14 @@ class Session:
     def start(self, instruction: str, data: str | None, out: str | None = None, target: str | None = None,
               task: str | None = None) -> RunRecord:
         self.view.show_mode(*self.mode_line())
-        rec = self.manager.plan(instruction, data=data, out=out, target=target, task=task)
+        try:
+            with signals():
+                rec = self.manager.plan(instruction, data=data, out=out, target=target, task=task)
+        except KeyboardInterrupt as exc:
+            self._interrupted(exc)
+            return self.record
+        finally:
+            self.manager.release()  # nothing writes while the plans wait for a click
         return self._planned(rec)
 
     def _planned(self, rec: RunRecord) -> RunRecord:
@@ -274,14 +294,71 @@ class Session:
         try:
             if self.mode == "lab":
                 self.manager.start(plan_id)
+                self._watch()
                 self._send(0)
             else:
                 executor = _ShowingExecutor(self.shell.user_ns, echo=self.view.echo, session=self)
-                self.manager.implement(plan_id, executor)
+                with signals():
+                    self.manager.implement(plan_id, executor)
                 self._finish()
-        except BaseException:
+        except KeyboardInterrupt as exc:
+            self._interrupted(exc)
+        except BaseException as exc:
+            if self.manager.record is not None and self.manager.record.status == "running":
+                self.guard.stopped(exc)  # a bug: the record says where; the traceback stays
+            self._release()
             self.busy = False
             raise
+
+    # ------------------------------------------------------------------ interruptions
+    def _interrupted(self, exc: BaseException | None, reason: str | None = None, stage: str | None = None,
+                     seconds: float | None = None) -> str:
+        """The run stopped early: the record says ``interrupted`` (where, what had finished), the widget too."""
+        if stage is not None:
+            self.guard.stage = stage
+        line = self.guard.stopped(exc or Interrupted(reason), reason=reason, seconds=seconds)
+        self.busy = False
+        self._sync_attempts()
+        self.view.show_outcome("interrupted", f"{line}. Continue with %automl resume {self.record.run_id}")
+        self.view.say(f"Status: interrupted — {line}")
+        return line
+
+    def _release(self) -> None:
+        self._unwatch()
+        self.manager.release()
+
+    def _watch(self) -> None:
+        """While the frontend runs this run's cells (lab mode): a kernel shutdown or SIGTERM writes the record."""
+        atexit.register(self._at_exit)
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGTERM)
+
+            def on_term(signum: int, frame: Any) -> None:
+                self._at_exit("SIGTERM (the kernel was shut down or restarted)")
+                signal.signal(signal.SIGTERM, previous if callable(previous) else signal.SIG_DFL)
+                if callable(previous):
+                    previous(signum, frame)
+                else:
+                    os.kill(os.getpid(), signal.SIGTERM)
+
+            self._sigterm = previous
+            signal.signal(signal.SIGTERM, on_term)
+
+    def _unwatch(self) -> None:
+        atexit.unregister(self._at_exit)
+        if self._sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
+
+    def _at_exit(self, reason: str = "kernel shutdown (restart or close)") -> None:
+        rec = self.manager.record
+        if rec is not None and rec.status == "running":
+            impl = self.manager.impl
+            if self.guard.stage is None and impl is not None:
+                finished = set(self.guard.interruption(reason).finished)  # type: ignore[union-attr]
+                self.guard.stage = next((f"cell:{c.stage}" for c in impl.cells if f"cell:{c.stage}" not in finished),
+                                        None)
+            self.guard.stopped(Interrupted(reason), reason=reason)
 
     # ------------------------------------------------------------------ lab mode: the bridge
     def _send(self, start: int) -> None:
@@ -292,6 +369,8 @@ class Session:
                                                                     "plan": impl.plan.id}}}
                  for c in impl.cells[start:]]
         self.shell.user_ns["AUTOML_PROGRESS"] = self.manager.progress_hook()  # the train cell's live progress
+        self._n_sent = len(cells)
+        self.guard.event(f"cell:{impl.cells[start].stage}", "start", {})
         self.request = self.bridge.run_cells(self.anchor, cells, self._on_result, self._on_complete)
         where = "below the %%automl cell" if self.anchor == self.cell_id else "below the last generated cell"
         self.view.note(f"Plan {impl.plan.id}: inserted {len(cells)} code cells {where}; they run now.")
@@ -307,10 +386,14 @@ class Session:
         if msg.get("cell_id"):
             self.anchor = str(msg["cell_id"])  # later inserts go below the last generated cell
         if msg.get("status") != "ok" and msg.get("ename") in STOPPED:
-            self._stopped = f"stopped at stage {self.impl.cells[i].stage}: {msg.get('ename')} " \
-                            f"{msg.get('evalue') or ''}".strip()
+            seconds = self.clock.done.get(str(msg.get("cell_id")), (None,))[0] if self.clock else None
+            self._stopped = STOPPED[str(msg["ename"])]
+            self._interrupted(None, reason=self._stopped, stage=f"cell:{self.impl.cells[i].stage}", seconds=seconds)
             return None
         result = self.clock.result(msg) if self.clock else CellResult(ok=msg.get("status") == "ok", seconds=0.0)
+        cells = self.impl.cells
+        if result.ok and i + 1 < len(cells) and i + 1 - self._offset < self._n_sent:
+            self.guard.event(f"cell:{cells[i + 1].stage}", "start", {})  # the frontend runs it now
         nxt = self.impl.step(i, result)
         self._sync_attempts()
         if result.ok:
@@ -354,26 +437,26 @@ class Session:
                            "above are superseded.")
             self._send(nxt.index)
             return
+        if self._stopped:  # interrupted: the record already says so
+            return
         done = ok and self._next is not None and self._next.kind == "done"
         verdict = self.impl.conclude(self.shell.user_ns.get("RESULTS") if done else None)
-        if self._stopped:
-            self.view.note(f"Plan {self.impl.plan.id} {self._stopped}.")
-        else:
-            plan = self.manager.revise()  # decided on validation: None when the plan met every target there
-            if plan is not None:
-                self.view.show_verification(verdict)
-                self.view.set_plan_state(self.impl.plan.id, "tried")
-                reason = self.record.revisions[-1].get("reason", "") if self.record.revisions else ""
-                self.view.note(f"Revision: {reason} Trying plan {plan.id} ({plan.title}).")
-                self.view.set_plan_state(plan.id, "selected")
-                self.manager.start(plan.id)
-                self._send(0)
-                return
+        plan = self.manager.revise()  # decided on validation: None when the plan met every target there
+        if plan is not None:
+            self.view.show_verification(verdict)
+            self.view.set_plan_state(self.impl.plan.id, "tried")
+            reason = self.record.revisions[-1].get("reason", "") if self.record.revisions else ""
+            self.view.note(f"Revision: {reason} Trying plan {plan.id} ({plan.title}).")
+            self.view.set_plan_state(plan.id, "selected")
+            self.manager.start(plan.id)
+            self._send(0)
+            return
         self._finish()
 
     # ------------------------------------------------------------------ the end of an implementation
     def _finish(self) -> None:
         self.busy = False
+        self._release()
         rec = self.record
         self.view.end_progress()
         self._sync_attempts()

@@ -434,7 +434,9 @@ class RunView(W.VBox):
             return
         title = {"needs_clarification": "I need a little more before I can build this",
                  "not_ml": "This is not a machine-learning task I can build",
-                 "failed": "The run stopped"}.get(status, status)
+                 "failed": "The run stopped",
+                 "interrupted": "The run was interrupted",
+                 "abandoned": "The run was abandoned"}.get(status, status)
         qs = "".join(f"<li>{esc(q)}</li>" for q in questions or [])
         hint = ("<div class='automl-muted'>Answer in the form below and press Continue (or edit the instruction "
                 "and rerun the cell).</div>" if status == "needs_clarification" and not self.readonly else
@@ -701,7 +703,7 @@ class RunView(W.VBox):
         for stage, seconds in record.timings.items():
             if not stage.startswith("cell:") and stage not in ("total", "agent_stages", "implementation"):
                 view.show_stage(stage, "done", seconds)
-        if record.status in ("needs_clarification", "not_ml", "failed"):
+        if record.status in ("needs_clarification", "not_ml", "failed", "interrupted", "abandoned"):
             view.show_outcome(record.status, record.message, record.questions)
         if record.requirements is not None:
             view.show_requirements(record.requirements.model_dump(mode="json"))

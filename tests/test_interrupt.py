@@ -1,0 +1,162 @@
+"""Interrupts, kills and two runs in one place: the record never lies about a run's state.
+
+Real processes and real signals: the CLI is started as a subprocess and sent SIGINT / SIGTERM / SIGKILL while
+it trains; in-process runs send themselves SIGINT at the start of a chosen stage (``os.kill``), so that every
+stage is interrupted deterministically. Budgets are tiny (CI time).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from shared_data import dataset
+
+from automl_agent_jupyter import AutoMLAgent
+from automl_agent_jupyter.interrupt import Interrupted
+from automl_agent_jupyter.record import RunFolder, list_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTRUCTION = "Classify banana quality as Good or Bad"
+
+
+@pytest.fixture(scope="module")
+def small_banana(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("data") / "banana_small.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(900, random_state=0).to_csv(path, index=False)
+    return str(path)
+
+
+def _record(folder: Path) -> dict:
+    for _ in range(50):
+        try:
+            return json.loads((folder / "run.json").read_text())
+        except (FileNotFoundError, ValueError):
+            time.sleep(0.05)
+    raise AssertionError(f"no readable run.json in {folder}")
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen([sys.executable, "-m", "automl_agent_jupyter.cli", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_stage(proc: subprocess.Popen, folder: Path, stage: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if json.loads((folder / "run.json").read_text()).get("stage") == stage:
+                return
+        except (FileNotFoundError, ValueError):
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"the run never reached {stage}")
+
+
+def _training_cli(tmp_path: Path, data: str, name: str = "run") -> tuple[subprocess.Popen, Path]:
+    out = tmp_path / name
+    proc = _cli("run", INSTRUCTION, "--data", data, "--out", str(out), "--budget", "30", "--plans", "1",
+                cwd=tmp_path)
+    _wait_for_stage(proc, out, "cell:train")
+    time.sleep(1.0)  # inside the tuning loop
+    return proc, out
+
+
+@pytest.mark.parametrize("sig,reason,code", [(signal.SIGINT, "Ctrl-C (SIGINT)", 130),
+                                             (signal.SIGTERM, "SIGTERM", 143)])
+def test_a_signal_mid_training_is_recorded_within_2_s(tmp_path, small_banana, sig, reason, code):
+    proc, out = _training_cli(tmp_path, small_banana)
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    while _record(out)["status"] == "running":
+        assert time.monotonic() - t0 < 2.0, "the record still says running 2 s after the signal"
+        time.sleep(0.02)
+    seconds = time.monotonic() - t0
+    stdout, stderr = proc.communicate(timeout=60)
+    rec = _record(out)
+    assert rec["status"] == "interrupted" and seconds < 2.0
+    assert proc.returncode == code
+    assert rec["interruption"]["reason"] == reason and rec["interruption"]["stage"] == "cell:train"
+    assert rec["interruption"]["finished"][-3:] == ["cell:setup", "cell:load_split", "cell:preprocess"]
+    assert rec["interruption"]["seconds_in_stage"] >= 1.0 and rec["timings"]["cell:train"] >= 1.0
+    assert rec["segments"][-1]["status"] == "interrupted" and rec["segments"][-1]["ended"]
+    lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("  [")]
+    assert lines == [f"automl-agent: {rec['message']}"], stderr  # one line, no traceback
+    assert "in cell train" in rec["message"] and "preprocess" in rec["message"]
+    assert not (out / "run.lock").exists()
+
+
+def test_kill_9_reads_abandoned_in_runs(tmp_path, small_banana):
+    proc, out = _training_cli(tmp_path, small_banana)
+    proc.kill()
+    proc.wait()
+    assert _record(out)["status"] == "running"  # nothing could be written: the record still says running ...
+    (rec,) = list_runs(tmp_path)
+    assert rec.status == "abandoned" and "cell train" in rec.message  # ... and every reader says abandoned
+    listing = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "runs", "--dir", str(tmp_path)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60).stdout
+    assert "abandoned" in listing and f"resume: automl-agent resume {out}" in listing and "at train" in listing
+    assert (out / "run.lock").exists()  # stale: the next claim takes it over
+    RunFolder(out).claim(rec.run_id, fresh=False).release()
+
+
+def test_a_second_cli_run_into_the_same_folder_is_refused_in_one_line(tmp_path, small_banana):
+    proc, out = _training_cli(tmp_path, small_banana)
+    try:
+        second = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "run", INSTRUCTION, "--data",
+                                 small_banana, "--out", str(out), "--quiet"], capture_output=True, text=True,
+                                cwd=ROOT, timeout=120)
+        assert second.returncode == 2
+        lines = [ln for ln in second.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "is in use by run" in lines[0] and f"pid {proc.pid}" in lines[0], second.stderr
+        assert _record(out)["status"] == "running"  # the first run's record is untouched
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert _record(out)["status"] == "interrupted"
+    third = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "run", INSTRUCTION, "--data",
+                            small_banana, "--out", str(out), "--plan-only", "--quiet"], capture_output=True,
+                           text=True, cwd=ROOT, timeout=120)
+    assert third.returncode == 2 and "holds interrupted run" in third.stderr and "automl-agent resume" in third.stderr
+
+
+def test_default_folders_of_two_runs_in_one_second_differ(tmp_path, small_banana):
+    a = AutoMLAgent(budget_s=1, n_plans=1, runs_dir=str(tmp_path)).run(INSTRUCTION, data=small_banana, auto=False)
+    b = AutoMLAgent(budget_s=1, n_plans=1, runs_dir=str(tmp_path)).run(INSTRUCTION, data=small_banana, auto=False)
+    assert a.folder != b.folder and a.record.run_id != b.record.run_id
+    assert {r.run_id for r in list_runs(tmp_path)} == {a.record.run_id, b.record.run_id}
+
+
+STAGES = ["request_verification", "parsing", "retrieval", "data_profiling", "planning", "model_search",
+          "execution_verification", "code_generation", "cell:setup", "cell:load_split", "cell:preprocess",
+          "cell:train", "cell:evaluate", "cell:measure", "cell:save", "cell:predict", "implementation_verification"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_ctrl_c_in_each_stage(tmp_path, small_banana, stage):
+    """SIGINT delivered to this process as ``stage`` starts: the run stops there and the record says so."""
+    def ctrl_c_at(name, state, info):
+        if name == stage and state == "start":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    agent = AutoMLAgent(budget_s=1, n_plans=1, on_event=ctrl_c_at)
+    with pytest.raises(Interrupted) as caught:
+        agent.run(INSTRUCTION, data=small_banana, out=tmp_path / "run")
+    rec = RunFolder(tmp_path / "run").read_record()
+    assert rec.status == "interrupted", rec.message
+    assert rec.interruption.stage == stage and rec.interruption.reason == "Ctrl-C (SIGINT)"
+    assert caught.value.line == rec.message and "\n" not in rec.message
+    assert stage not in rec.interruption.finished
+    index = STAGES.index(stage)
+    assert [s for s in rec.interruption.finished if s in STAGES] == STAGES[:index]
+    assert not (tmp_path / "run" / "run.lock").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # pytest's handler is back
