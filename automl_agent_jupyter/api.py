@@ -86,16 +86,42 @@ class AutoMLAgent:
         brain = self.brain or (make_brain(self.settings, **self._brain_options) if self._brain_options else None)
         return Manager(self.settings, brain=brain, on_event=self.on_event)
 
+    @classmethod
+    def for_run(cls, folder: str | Path, **overrides: Any) -> AutoMLAgent:
+        """An agent with the settings a run was made with (from its run.json), e.g. to resume it."""
+        import dataclasses
+
+        from .errors import UserInputError
+
+        try:
+            saved = RunFolder(folder).read_record().settings
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"cannot read the run record in {folder}: {type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]}") from None
+        names = {f.name for f in dataclasses.fields(Settings)} - {"base_url"}  # the URL was masked: environment
+        return cls(**{**{k: v for k, v in saved.items() if k in names}, **overrides})
+
+    def resume(self, folder: str | Path) -> Run:
+        """Continue an interrupted or abandoned run (``Run.status`` said so) from its folder, under the budget
+        that was left; the record keeps both segments. Ctrl-C / SIGTERM behave as in :meth:`run`."""
+        m = self.manager()
+        return self._guarded(m, lambda: m.resume(folder), True, None)
+
     def run(self, instruction: str, data: str | None = None, out: str | Path | None = None, auto: bool = True,
             plan_id: str | None = None, target: str | None = None, task: str | None = None) -> Run:
         """Plan (and with ``auto`` implement). Ctrl-C or SIGTERM raise ``Interrupted`` once the record says
         ``interrupted`` (with the stage and what had finished); the folder is locked while the run works."""
         m = self.manager()
+        return self._guarded(m, lambda: m.plan(instruction, data=data, out=out, target=target, task=task), auto,
+                             plan_id)
+
+    @staticmethod
+    def _guarded(m: Manager, plan: Any, auto: bool, plan_id: str | None) -> Run:
         guard = RunGuard(lambda: m.record, m.save, m.release, forward=m.on_event)
         m.on_event = guard.event
         try:
             with signals():
-                record = m.plan(instruction, data=data, out=out, target=target, task=task)
+                record = plan()
                 if record.status == "planned" and (auto or plan_id):
                     record = m.implement(plan_id)
         except AutoMLError:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .config import setting_fields
 from .record import run_lines
@@ -34,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                    "such as local,arxiv,huggingface,kaggle (online ones need network and say so when unreachable)")
     r.add_argument("--plan-only", action="store_true", help="stop after planning (no training)")
     r.add_argument("--quiet", action="store_true")
+    rs = sub.add_parser("resume", help="continue an interrupted or abandoned run from its folder")
+    rs.add_argument("folder", help="the run folder (see automl-agent runs)")
+    rs.add_argument("--quiet", action="store_true")
     ls = sub.add_parser("runs", help="list past runs")
     ls.add_argument("--dir", default="runs")
     return p
@@ -99,6 +103,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  [{stage}] attempt {info['attempt']} failed ({info['error'][:100]}); repair: {info['repair']}",
                   file=sys.stderr)
 
+    if args.command == "resume":
+        try:
+            run = AutoMLAgent.for_run(args.folder, on_event=show).resume(args.folder)
+        except AutoMLError as exc:
+            print(f"automl-agent: {exc}", file=sys.stderr)
+            return 2
+        except Interrupted as exc:
+            print(f"automl-agent: {exc.line}", file=sys.stderr)
+            return 143 if exc.reason == "SIGTERM" else 130
+        return _report(run)
     given = {f.name: getattr(args, f.name) for f in setting_fields(flagged=True) if f.name != "llm"}
     opts = {k: v for k, v in {**given, "knowledge_sources": args.sources,
                               "llm_timeout": args.llm_timeout,
@@ -114,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:
         print(f"automl-agent: {exc.line}", file=sys.stderr)
         return 143 if exc.reason == "SIGTERM" else 130
+    return _report(run)
+
+
+def _report(run: Any) -> int:
     rec = run.record
     print(f"status: {rec.status}")
     if rec.message:

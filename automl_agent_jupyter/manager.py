@@ -36,6 +36,7 @@ from .planning import Planner, Planning
 from .record import RunFolder
 from .runlog import Event, RunLog
 from .schema import CellSpec, Plan, Requirements, RunRecord
+from .tasks import for_task
 
 AGENT_STAGES = ("request_verification", "parsing", "retrieval", "data_profiling", "planning", "model_search",
                 "execution_verification")
@@ -127,6 +128,44 @@ class Manager:
             log.stop("failed", str(exc))
         finally:
             log.record.timings["agent_stages"] = round(time.perf_counter() - log.t0, 3)
+        return log.save()
+
+    def resume(self, folder: str | Path) -> RunRecord:
+        """Continue an interrupted or abandoned run from its folder under the budget that was left: its
+        requirements, data report, split (the same seed) and plans are reused; a run stopped while planning
+        is planned again into the same record. Raises ``UserInputError`` (one line) when there is nothing to
+        resume or the data changed."""
+        from .errors import DataError
+        from .record import RunFolder, data_changed
+
+        self.log = log = RunLog.resume(self.settings, self.brain, self.on_event, RunFolder(folder))
+        rec = log.record
+        self.planner, self.planning, self.impl = Planner(log, self.sources), None, None
+        changed = data_changed(rec.data, rec.data_fingerprint)
+        if changed:
+            log.stop("interrupted", changed)  # still resumable once the data is back
+            raise DataError(changed)
+        if not rec.plans or rec.requirements is None or rec.data_report is None:
+            rec.timings = {k: v for k, v in rec.timings.items() if k.startswith("cell:")}
+            try:
+                self.planning = self.planner.plan(rec.instruction, rec.data, rec.requirements.target
+                                                  if rec.requirements else None, None, None)
+            except AutoMLError as exc:
+                log.stop("failed", str(exc))
+            finally:
+                rec.timings["agent_stages"] = round(time.perf_counter() - log.t0, 3)
+            return log.save()
+        req = rec.requirements
+        report, loaded = self.planner.data_agent.profile(req, self.settings.seed)  # the data, for revisions
+        if report.split.get("sizes") != rec.data_report.split.get("sizes"):
+            raise DataError("the data no longer splits as it did (sizes differ); plan again")
+        metric = for_task(req.task).primary_metric(req, rec.data_report)
+        self.planning = Planning(requirements=req, report=rec.data_report, data=loaded, metric=metric,
+                                 plans=rec.plans)
+        for p in rec.plans:
+            if p.state == "selected":
+                p.state = "proposed"  # selected again below
+        rec.status = "planned"
         return log.save()
 
     def reject(self, plan_id: str) -> None:

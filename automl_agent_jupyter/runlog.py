@@ -56,6 +56,35 @@ class RunLog:
         self.impl_started: float | None = None  # when the plan being implemented started
         self._usage0, self._notes0 = copy.deepcopy(brain.usage), len(brain.notes)  # a brain shared by runs
 
+    @classmethod
+    def resume(cls, settings: Settings, brain: Brain, on_event: Event, folder: RunFolder) -> RunLog:
+        """The log of an interrupted or abandoned run, continued by this process: the folder claimed, a new
+        segment opened, and the time its earlier segments spent on implementation counted against the budget."""
+        from .errors import UserInputError
+        from .record import RESUMABLE, effective
+
+        rec = effective(folder.read_record())
+        if rec.status not in RESUMABLE:
+            raise UserInputError(f"run {rec.run_id} is {rec.status}, not interrupted or abandoned: nothing to resume")
+        folder.claim(rec.run_id, fresh=False)
+        log = cls.__new__(cls)
+        log.settings, log.brain, log.on_event, log.folder = settings, brain, on_event, folder
+        stage = (rec.interruption.stage if rec.interruption else None) or rec.stage
+        if rec.segments and rec.segments[-1].ended is None:  # abandoned: its process could not close it
+            rec.segments[-1].ended, rec.segments[-1].status = now(), "abandoned"
+        ident = process_identity()
+        rec.segments.append(Segment(started=now(), pid=ident["pid"], host=ident["host"], budget_s=None,
+                                    resumed_from=stage))
+        rec.status, rec.message, rec.stage, rec.interruption = "running", f"resumed from {stage}", None, None
+        log.record = rec
+        log.t0 = time.perf_counter() - rec.timings.get("agent_stages", 0.0)
+        log.implemented_s = sum(v for k, v in rec.timings.items()
+                                if k.startswith("cell:") or k in ("code_generation", "debugging"))
+        log.impl_started = None
+        log._usage0, log._notes0 = copy.deepcopy(brain.usage), len(brain.notes)
+        rec.segments[-1].budget_s = round(max(0.0, log.remaining_s()), 3)
+        return log
+
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """A timed stage: announced at start and end, its seconds added to the record's timings."""

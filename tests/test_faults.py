@@ -88,7 +88,7 @@ def test_a_full_disk_when_the_record_is_written(tmp_path, small_banana):
 
 
 def test_a_full_disk_when_the_model_is_saved(tmp_path, small_banana):
-    """model.joblib lands on /dev/full: the save cell fails, the run ends 'failed' saying why; the record is whole."""
+    """model.joblib lands on /dev/full: the cell that writes it fails, the run ends 'failed' saying why; the record is whole."""
     out = tmp_path / "run"
     out.mkdir()
     (out / "model.joblib").symlink_to("/dev/full")
@@ -96,8 +96,8 @@ def test_a_full_disk_when_the_model_is_saved(tmp_path, small_banana):
                                                                                   out=out)
     rec = RunFolder(out).read_record()
     assert rec.status == "failed" == run.status
-    save = [a for a in rec.attempts if a.stage == "save"]
-    assert save and not save[-1].ok and "No space left on device" in (save[-1].error or "")
+    full = [a for a in rec.attempts if not a.ok and "No space left on device" in (a.error or "")]
+    assert full and full[-1].stage in ("measure", "save"), [(a.stage, a.error) for a in rec.attempts]
     assert "\n" not in rec.message
     assert [a.stage for a in rec.attempts if a.ok][:4] == ["setup", "load_split", "preprocess", "train"]
 

@@ -105,8 +105,20 @@ def test_kill_9_reads_abandoned_in_runs(tmp_path, small_banana):
     listing = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "runs", "--dir", str(tmp_path)],
                              capture_output=True, text=True, cwd=ROOT, timeout=60).stdout
     assert "abandoned" in listing and f"resume: automl-agent resume {out}" in listing and "at train" in listing
-    assert (out / "run.lock").exists()  # stale: the next claim takes it over
-    RunFolder(out).claim(rec.run_id, fresh=False).release()
+    assert (out / "run.lock").exists()  # stale: resume takes it over
+    resumed = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "resume", str(out), "--quiet"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert resumed.returncode in (0, 1) and "Traceback" not in resumed.stderr, resumed.stderr
+    rec = _record(out)
+    assert rec["status"] in ("succeeded", "failed") and rec["metrics"]["test"], rec["message"]
+    assert [(s["status"], s["resumed_from"]) for s in rec["segments"]] == [("abandoned", None),
+                                                                         (rec["status"], "cell:train")]
+    stages = [a["stage"] for a in rec["attempts"] if a["ok"]]
+    assert stages[:3] == ["setup", "load_split", "preprocess"] and stages[-1] == "predict"
+    assert not (out / "run.lock").exists()
+    again = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "resume", str(out)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert again.returncode == 2 and "nothing to resume" in again.stderr
 
 
 def test_a_second_cli_run_into_the_same_folder_is_refused_in_one_line(tmp_path, small_banana):
@@ -160,3 +172,39 @@ def test_ctrl_c_in_each_stage(tmp_path, small_banana, stage):
     assert [s for s in rec.interruption.finished if s in STAGES] == STAGES[:index]
     assert not (tmp_path / "run" / "run.lock").exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # pytest's handler is back
+    if stage in ("model_search", "cell:train", "cell:save"):  # resumed, the run reaches a verified model
+        run = AutoMLAgent.for_run(tmp_path / "run").resume(tmp_path / "run")
+        assert run.record.verification is not None and run.record.metrics["test"], run.message
+        assert [s.resumed_from for s in run.record.segments] == [None, stage]
+        assert run.record.segments[0].status == "interrupted"
+
+
+def test_percent_automl_resume_in_a_kernel(tmp_path, small_banana):
+    """`%automl runs` shows the interrupted run with the resume command; `%automl resume RUN_ID` runs the
+    remaining cells in the kernel's namespace (nothing inserted) and reaches a verified model."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    def ctrl_c_at(name, state, info):
+        if name == "cell:evaluate" and state == "start":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(Interrupted):
+        AutoMLAgent(budget_s=1, n_plans=1, runs_dir=str(tmp_path), on_event=ctrl_c_at).run(INSTRUCTION,
+                                                                                             data=small_banana)
+    (rec,) = list_runs(tmp_path)
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "automl_agent_jupyter")
+    try:
+        shell._automl_magics.runs_dir = str(tmp_path)
+        listing = shell.run_cell("%automl runs")
+        assert listing.success
+        result = shell.run_cell(f"%automl resume {rec.run_id}")
+        assert result.success, result.error_in_exec
+        session = shell._automl_magics.last
+        assert session.record.status in ("succeeded", "failed") and session.record.metrics["test"]
+        assert session.record.segments[-1].resumed_from == "cell:evaluate"
+        assert shell.user_ns["RESULTS"]["metrics"]["test"]  # the cells ran in the user's namespace
+        again = shell.run_cell(f"%automl resume {rec.run_id}")
+        assert "nothing to resume" in str(again.error_in_exec)
+    finally:
+        shell.run_line_magic("unload_ext", "automl_agent_jupyter")

@@ -84,7 +84,7 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
 
     # ------------------------------------------------------------------ the magic
     @magic_arguments()
-    @argument("command", nargs="?", help="line magic only: config | runs | show")
+    @argument("command", nargs="?", help="line magic only: config | runs | show | resume")
     @argument("run", nargs="?", help="with `show`: a run id (or a run folder)")
     @argument("--data", "-d", help="the data file (CSV/TSV); relative to the kernel's working directory")
     @argument("--target", help="the column to predict (default: parsed from the instruction)")
@@ -183,6 +183,10 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
             return self._config()
         if command == "runs":
             return self._runs()
+        if command == "resume":
+            if not args.run:
+                raise UsageError("usage: %automl resume RUN_ID (or a run folder; see %automl runs)")
+            return self._resume(args.run)
         if command == "show":
             if not args.run:
                 raise UsageError("usage: %automl show RUN_ID (see %automl runs)")
@@ -212,6 +216,40 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
             print(f"no runs under {Path(self.runs_dir).resolve()}")
         for line in lines:
             print(line)
+
+    def _resume(self, run: str) -> None:
+        """Continue an interrupted or abandoned run in this kernel: its remaining cells run here (they are
+        not inserted again), shown in a new view, under the budget that was left."""
+        from IPython.display import display
+
+        from ..record import find_run
+        from .session import Session
+        from .widgets import RunView
+
+        try:
+            folder = find_run(self.runs_dir, run)
+        except AutoMLError as exc:
+            raise UsageError(str(exc)) from None
+        widgets = getattr(self.shell, "kernel", None) is not None
+        view = RunView("AutoML-Agent · resume", echo=not widgets)
+        from ..api import AutoMLAgent
+
+        try:
+            settings = AutoMLAgent.for_run(folder.path).settings
+            session = Session(self.shell, settings, view, None, self.clock, None)  # in-kernel: nothing inserted
+        except AutoMLError as exc:
+            raise UsageError(str(exc)) from None
+        self.last = session
+        if widgets:
+            display(view)
+        try:
+            record = session.resume(folder.path)
+        except AutoMLError as exc:
+            view.show_outcome("failed", str(exc))
+            raise UsageError(str(exc)) from None
+        self.sessions[record.run_id] = session
+        if record.status == "interrupted":
+            raise Interrupted(record.interruption.reason if record.interruption else None, f"automl: {record.message}")
 
     def _show(self, run: str) -> None:
         from IPython.display import display

@@ -188,6 +188,31 @@ class Session:
             self.manager.release()  # nothing writes while the plans wait for a click
         return self._planned(rec)
 
+    def resume(self, folder: Path) -> RunRecord:
+        """Continue an interrupted or abandoned run (``%automl resume``): the plans as recorded, then the
+        selected plan's cells run in this kernel from the start of its code (fresh names, the same split)."""
+        self.view.show_mode("in-kernel", "resuming a run: its cells run in this kernel's namespace and are not "
+                            "inserted again")
+        try:
+            with signals():
+                rec = self.manager.resume(folder)
+        except KeyboardInterrupt as exc:
+            self._interrupted(exc)
+            return self.record
+        except BaseException:
+            self.manager.release()
+            raise
+        self.view.say(f"Resuming run {rec.run_id} ({rec.segments[-1].resumed_from or 'planning'}); run folder "
+                      f"{self.folder}")
+        if rec.status != "planned":
+            self._planned(rec)
+            self.manager.release()
+            return rec
+        self.shown = [p.id for p in rec.plans]
+        self.view.show_plans(rec.plans, self._metric(), note="The plans of the interrupted run.")
+        self.accept(rec.selected_plan)
+        return self.record
+
     def _planned(self, rec: RunRecord) -> RunRecord:
         """Show what planning gave: the plans, or the outcome; and the requirements form (questions first)."""
         self._sync_notes()
