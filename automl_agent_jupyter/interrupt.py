@@ -69,7 +69,17 @@ def arm(kernel_interrupt: str = "the kernel's Interrupt button") -> None:
         previous(signum, frame)
 
     handler.automl_chained = True  # type: ignore[attr-defined]
+    handler.previous = previous  # type: ignore[attr-defined]
     signal.signal(signal.SIGINT, handler)
+
+
+def disarm() -> None:
+    """After the cell: put back the SIGINT handler that ``arm`` chained to (the flag stays as the cell left it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    current = signal.getsignal(signal.SIGINT)
+    if getattr(current, "automl_chained", False):
+        signal.signal(signal.SIGINT, current.previous)  # type: ignore[union-attr]
 
 
 @contextlib.contextmanager
@@ -174,4 +184,4 @@ class RunGuard:
         return rec.message
 
 
-__all__ = ["Interrupted", "RunGuard", "arm", "clear", "request_stop", "signals", "stop_requested"]
+__all__ = ["Interrupted", "RunGuard", "arm", "clear", "disarm", "request_stop", "signals", "stop_requested"]

@@ -27,7 +27,7 @@ from typing import Any
 from ..config import Settings
 from ..execution import CellResult, NamespaceExecutor
 from ..implementation import Implementation
-from ..interrupt import Interrupted, RunGuard, arm, signals
+from ..interrupt import Interrupted, RunGuard, arm, disarm, signals
 from ..leaderboard import as_records
 from ..manager import Manager, Next
 from ..schema import RunRecord
@@ -66,6 +66,7 @@ class CellClock:
         self._start[getattr(info, "cell_id", None)] = time.perf_counter()
 
     def post(self, result: Any) -> None:
+        disarm()
         cell_id = getattr(getattr(result, "info", None), "cell_id", None)
         t0 = self._start.pop(cell_id, None)
         if cell_id:
