@@ -31,19 +31,17 @@ class DataAgent:
 
 
 def recipes_for(task: str | None) -> dict[str, str]:
-    """The preprocessing recipes (name -> what it does) a brain's plan may choose from for ``task``: the task
-    module's ``recipes`` where it declares them, else the tabular recipes, else the catalogue recipes that
-    the task's models use."""
+    """The preprocessing recipes (name -> what it does, from the catalogue) a brain's plan may choose from for
+    ``task``: the task module's ``recipes`` where it declares them, else the tabular recipes for a tabular
+    task, else the recipes that the task's models use."""
+    from ..knowledge import catalogue
+
     module = for_task(task)
     if getattr(module, "recipes", None):
         return dict(module.recipes)
+    recipes = catalogue().get("recipes", {})
     if module.modality == "tabular":
-        from ..tasks.tabular import RECIPE_TEXT
-
-        return dict(RECIPE_TEXT)
-    from ..knowledge import catalogue
-
-    cat = catalogue()
-    used = {r for m in cat.get("models", {}).values() if task in m.get("tasks", [])
+        return {k: str(v["text"]) for k, v in recipes.items() if v.get("modality") == "tabular"}
+    used = {r for m in catalogue().get("models", {}).values() if task in m.get("tasks", [])
             for r in (m.get("recipes") or [m.get("preprocessing")])}
-    return {k: str(v.get("text", k)) for k, v in cat.get("recipes", {}).items() if k in used}
+    return {k: str(v.get("text", k)) for k, v in recipes.items() if k in used}

@@ -29,6 +29,11 @@ def model_entry(name: str) -> dict[str, Any]:
     return catalogue()["models"][name]
 
 
+def recipe_text(recipe: str) -> str:
+    """What a preprocessing recipe does (the catalogue's ``recipes``); the name itself when unknown."""
+    return str(catalogue().get("recipes", {}).get(recipe, {}).get("text", recipe))
+
+
 def _tokens(text: str) -> set[str]:
     return set(_WORD.findall(text.lower().replace("_", " ")))
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..errors import UserInputError
-from .base import METRIC_DIRECTION, TaskModule
+from .base import TaskModule
+from .scoring import METRIC_DIRECTION
 
 _REGISTRY: dict[str, TaskModule] = {}
 

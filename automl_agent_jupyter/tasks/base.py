@@ -13,15 +13,9 @@ from typing import Any
 
 from ..schema import Candidate, CellSpec, DataReport, Plan, Requirements
 
-# metric -> higher is better
 # what a user-given split column may say, and which part each value means (text and tabular tasks)
 SPLIT_VALUES = {"train": "train", "training": "train", "trial": "valid", "dev": "valid", "val": "valid",
                 "valid": "valid", "validation": "valid", "test": "test", "testing": "test"}
-METRIC_DIRECTION = {
-    "accuracy": True, "f1": True, "f1_macro": True, "f1_weighted": True, "precision": True, "recall": True,
-    "roc_auc": True, "rand_index": True, "adjusted_rand_index": True, "silhouette": True, "r2": True,
-    "rmsle": False, "rmse": False, "mae": False, "mse": False,
-}
 
 
 def importable(module: str) -> bool:

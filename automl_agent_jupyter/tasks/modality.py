@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from .. import templates
-from ..knowledge import catalogue, model_entry
+from ..knowledge import catalogue, model_entry, recipe_text
 from ..schema import Candidate, CellSpec, DataReport, Plan, Requirements
 from .base import TaskModule, importable
+from .scoring import CLASSIFICATION_METRICS
 
 STAGES = [("setup", "Setup: seeds, device (CUDA / MPS / CPU), paths"),
           ("load_split", "Load data and split train/valid/test"),
@@ -32,7 +33,6 @@ STAGES = [("setup", "Setup: seeds, device (CUDA / MPS / CPU), paths"),
           ("measure", "Measure latency, model size and parameters"),
           ("save", "Save model, predict entry point and results"),
           ("predict", "Predict with the saved model")]
-CLASSIFICATION_METRICS = ("accuracy", "f1", "f1_macro", "f1_weighted", "precision", "recall")
 
 
 
@@ -41,10 +41,6 @@ def probe_budget() -> float:
     from ..config import Settings
 
     return float(Settings().budget_s)
-
-
-def recipe_text(recipe: str) -> str:
-    return catalogue().get("recipes", {}).get(recipe, {}).get("text", recipe)
 
 
 def random_split(n: int, user: dict[str, float] | None, seed: int, stratified: bool,

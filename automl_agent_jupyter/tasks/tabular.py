@@ -11,20 +11,12 @@ import pandas as pd
 
 from .. import templates
 from ..errors import DataError
-from ..knowledge import catalogue, model_entry
+from ..knowledge import catalogue, model_entry, recipe_text
 from ..schema import Candidate, CellSpec, ColumnProfile, DataReport, Plan, Requirements
 from .base import SPLIT_VALUES, TaskModule, importable
+from .scoring import CLASSIFICATION_METRICS, CLUSTERING_METRICS, REGRESSION_METRICS
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet"}
-RECIPE_TEXT = {
-    "trees": "median imputation, ordinal-encoded categoricals, no scaling",
-    "scaled": "median imputation, standardised numerics, one-hot categoricals",
-    "quantile": "median imputation, quantile-normalised numerics (robust to skew), one-hot categoricals",
-    "pca": "median imputation, standardised numerics, PCA whitening to 90% variance, one-hot categoricals",
-}
-CLASSIFICATION_METRICS = ("f1", "f1_weighted", "f1_macro", "accuracy", "precision", "recall")
-REGRESSION_METRICS = ("rmsle", "rmse", "mae", "mse", "r2")
-CLUSTERING_METRICS = ("rand_index", "adjusted_rand_index")
 EARLY_STOPPED = ("lightgbm", "xgboost")
 TAIL_S = 4.0  # seconds of the budget kept after training: evaluating, measuring (capped) and saving
 MEASURE_CAP_S = 1.5  # the one-row latency loop of the measure cell stops after this many seconds
@@ -393,7 +385,7 @@ class TabularTask(TaskModule):
             "split_column": report.split.get("split_column"), "split_values": SPLIT_VALUES,
             "valid_size_of_rest": report.split["valid_size_of_rest"],
             "recipe": plan.preprocessing.get("recipe", "trees"),
-            "recipe_text": RECIPE_TEXT[plan.preprocessing.get("recipe", "trees")],
+            "recipe_text": recipe_text(plan.preprocessing.get("recipe", "trees")),
             "num_cols": [f for f in features if kinds.get(f) == "numeric"],
             "cat_cols": [f for f in features if kinds.get(f) == "categorical"],
             "candidates": plan.candidates, "candidate_specs": cand_specs,

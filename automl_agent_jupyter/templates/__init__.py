@@ -20,6 +20,10 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader(__package__, "."), trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=False, undefined=jinja2.StrictUndefined)
     env.filters["pyrepr"] = pyrepr
+    from ..tasks.scoring import LOWER_IS_BETTER, generated_source
+
+    env.globals["metric_functions"] = generated_source()  # tasks/scoring.py's metrics, for standalone cells
+    env.globals["lower_is_better"] = LOWER_IS_BETTER  # the error metrics, as a literal: {{ lower_is_better | pyrepr }}
     return env
 
 

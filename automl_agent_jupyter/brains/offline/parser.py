@@ -29,9 +29,9 @@ from ...schema import (
     Requirements,
     User,
 )
+from ...tasks.scoring import LOWER_IS_BETTER
 from .words import STOP, Text, core_words, forms, known, name_words
 
-LOWER_IS_BETTER = {"rmsle", "rmse", "mae", "mse"}
 METRIC_FAMILY = {"accuracy": "classification", "f1": "classification", "f1_macro": "classification",
                  "f1_weighted": "classification", "precision": "classification", "recall": "classification",
                  "roc_auc": "classification", "rmse": "regression", "rmsle": "regression", "mae": "regression",
