@@ -302,8 +302,8 @@ class RunView(W.VBox):
         self.board_rows: list[dict[str, Any]] = []
         self.board_sort = W.Dropdown(description="Sort by", layout=W.Layout(width="260px"))
         self.board_order = W.ToggleButtons(options=["descending", "ascending"], layout=W.Layout(width="auto"),
-                                           style={"button_width": "90px"})
-        self.board_table = W.HTML()
+                                           style={"button_width": "110px"})
+        self.board_table = W.HTML(layout=W.Layout(overflow_x="auto"))
         self.board = W.VBox([W.HTML("<b>Leaderboard</b> <span class='automl-muted'>every candidate trained; "
                                     "validation scores; the kept model in green</span>"),
                              W.HBox([self.board_sort, self.board_order]), self.board_table],
@@ -583,7 +583,7 @@ class RunView(W.VBox):
         bar = (f"<div class='automl-bar'><div style='width:{100 * share:.0f}%'></div></div>"
                if share is not None else "")
         done = state.get("stage") == "done"
-        self._set(self.live, f"<div class='automl-live'>{'' if done else '⏳ '}{esc(self.live_text)}{bar}</div>")
+        self._set(self.live, f"<div class='automl-live'>{'' if done else 'Running: '}{esc(self.live_text)}{bar}</div>")
 
     def end_progress(self) -> None:
         """The run is over: the last progress line stays, marked done."""
@@ -621,8 +621,11 @@ class RunView(W.VBox):
             present.sort(key=lambda r: str(r[key]), reverse=self.board_order.value == "descending")
         columns = list(self.board_sort.options)
         metric = rows[0].get("metric", "")
-        head = "".join(f"<th>{esc(c.replace('valid_score', f'valid {metric}'))}{' ▾' if c == key else ''}</th>"
-                       for c in columns)
+        labels = {"plan_id": "plan", "valid_score": f"valid {metric}", "fit_seconds": "fit s",
+                  "predicted_metric": f"pred. {metric}", "predicted_latency_ms": "pred. latency ms",
+                  "latency_ms": "latency ms", "predicted_size_mb": "pred. size MB", "size_mb": "size MB"}
+        arrow = " ▾" if self.board_order.value == "descending" else " ▴"
+        head = "".join(f"<th>{esc(labels.get(c, c))}{arrow if c == key else ''}</th>" for c in columns)
         body = "".join(
             f"<tr class='{'automl-kept' if r.get('kept') else ''}'>" + "".join(
                 f"<td>{'✔' if c == 'kept' and r[c] else '' if c == 'kept' else esc(fmt(r.get(c)))}</td>"
@@ -633,7 +636,7 @@ class RunView(W.VBox):
         """The answer first: verdict, the test metric against its target, the main plot, how to use the model."""
         v, pm = record.verification, record.primary_metric or {}
         passed = bool(v and v.passed)
-        answer = ("✅ All requirements met" if passed else "❌ Requirements not met") if v else esc(record.status)
+        answer = ("✓ All requirements met" if passed else "✗ Requirements not met") if v else esc(record.status)
         checks = []
         for c in (v.checks if v else []):
             arrow = "≥" if c.higher_is_better else "≤"
