@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"automl-agent: {exc}", file=sys.stderr)
             return 2
         except Interrupted as exc:
+            bar.close()  # the line goes below the progress bar, not onto it
             print(f"automl-agent: {exc.line}", file=sys.stderr)
             return 143 if exc.reason == "SIGTERM" else 130
         return _report(run)
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"automl-agent: {exc}", file=sys.stderr)
         return 2
     except Interrupted as exc:
+        bar.close()  # the line goes below the progress bar, not onto it
         print(f"automl-agent: {exc.line}", file=sys.stderr)
         return 143 if exc.reason == "SIGTERM" else 130
     return _report(run)

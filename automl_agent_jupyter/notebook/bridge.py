@@ -3,7 +3,8 @@
 The kernel opens a comm on target ``automl_agent_jupyter``; the frontend extension answers with
 ``hello``. From then on the kernel can ask the frontend to insert code cells below a given cell
 and run them in order (``insert_and_run``), to replace a failed cell's source and resume
-(``update_and_run``), or to stop (``abort``). The frontend reports each cell (``cell_result``) and
+(``update_and_run``), to rerun a run's generated cells already in the notebook (``run_existing``, for
+resume: nothing is inserted), or to stop (``abort``). The frontend reports each cell (``cell_result``) and
 the end of a request (``run_complete``).
 
 Every message is a dict ``{"v": PROTOCOL_VERSION, "kind": ..., "id": <request id>, ...}``; unknown
@@ -178,6 +179,18 @@ class Bridge:
         req = _Request(id=uuid.uuid4().hex[:12], cells=norm, on_result=on_result, on_complete=on_complete)
         self.requests[req.id] = req
         self._send({"kind": "insert_and_run", "id": req.id, "after_cell_id": after_cell_id, "cells": norm})
+        return req.id
+
+    def run_existing(self, run_id: str, cells: list[dict], on_result: OnResult, on_complete: OnComplete) -> str:
+        """Resume: ask the frontend to run the generated cells of ``run_id`` already in the notebook (the last
+        copy of each ``stage``), their sources replaced by ``source``; nothing is inserted. A stage without a
+        cell comes back as a ``CellMissing`` result. Callbacks as in :meth:`run_cells`."""
+        if not self.connected:
+            raise BridgeError(f"the JupyterLab extension is not connected (bridge state {self.state!r})")
+        norm = [{"stage": str(c["stage"]), "source": str(c["source"])} for c in cells]
+        req = _Request(id=uuid.uuid4().hex[:12], cells=norm, on_result=on_result, on_complete=on_complete)
+        self.requests[req.id] = req
+        self._send({"kind": "run_existing", "id": req.id, "run_id": run_id, "cells": norm})
         return req.id
 
     def abort(self, request_id: str) -> None:

@@ -236,7 +236,7 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
 
         try:
             settings = AutoMLAgent.for_run(folder.path).settings
-            session = Session(self.shell, settings, view, None, self.clock, None)  # in-kernel: nothing inserted
+            session = Session(self.shell, settings, view, self.bridge, self.clock, current_cell_id())
         except AutoMLError as exc:
             raise UsageError(str(exc)) from None
         self.last = session

@@ -119,6 +119,7 @@ class Session:
         self.manager.on_event = self.guard.event
         self._sigterm: Any = None
         self._n_sent = 0  # cells in the current bridge request
+        self._existing = False  # the next request runs the cells already in the notebook (resume)
         self.busy = False
         self.shown: list[str] = []  # plan ids in the current row of cards
         self._n_attempts = self._n_notes = 0
@@ -192,8 +193,12 @@ class Session:
     def resume(self, folder: Path) -> RunRecord:
         """Continue an interrupted or abandoned run (``%automl resume``): the plans as recorded, then the
         selected plan's cells run in this kernel from the start of its code (fresh names, the same split)."""
-        self.view.show_mode("in-kernel", "resuming a run: its cells run in this kernel's namespace and are not "
-                            "inserted again")
+        if self.mode == "lab":
+            self._existing = True
+            self.view.show_mode("JupyterLab extension", "resuming a run: its generated cells already in the notebook "
+                                "run again from setup (nothing is inserted)")
+        else:
+            self.view.show_mode("in-kernel", "resuming a run: its cells run in this kernel's namespace")
         try:
             with signals():
                 rec = self.manager.resume(folder)
@@ -397,6 +402,14 @@ class Session:
         self.shell.user_ns["AUTOML_PROGRESS"] = self.manager.progress_hook()  # the train cell's live progress
         self._n_sent = len(cells)
         self.guard.event(f"cell:{impl.cells[start].stage}", "start", {})
+        if self._existing:  # resume: the run's cells are in the notebook already; run them, insert nothing
+            self._existing = False
+            self.request = self.bridge.run_existing(rid, [{"stage": c.stage, "source": c.source}
+                                                          for c in impl.cells[start:]],
+                                                    self._on_result, self._on_complete)
+            self.view.note(f"Plan {impl.plan.id}: rerunning its {len(cells)} generated cells in the notebook (not "
+                           "inserted again), from setup: the same split, the budget that was left.")
+            return
         self.request = self.bridge.run_cells(self.anchor, cells, self._on_result, self._on_complete)
         where = "below the %%automl cell" if self.anchor == self.cell_id else "below the last generated cell"
         self.view.note(f"Plan {impl.plan.id}: inserted {len(cells)} code cells {where}; they run now.")

@@ -5,6 +5,8 @@
  * "automl_agent_jupyter". We answer "hello", then serve requests:
  *   insert_and_run  {id, after_cell_id, cells: [{source, metadata}]}
  *   update_and_run  {id, cell_id, source}
+ *   run_existing    {id, run_id, cells: [{stage, source}]}  (resume: run the generated cells already in the
+ *                   notebook, the last copy of each stage, with the given sources; nothing is inserted)
  *   abort           {id}
  * and report back cell_result {id, index, cell_id, status, ename, evalue, execution_count}
  * after each cell and run_complete {id, ok} at the end. Every message carries "v" (the protocol
@@ -65,6 +67,14 @@ export interface IUpdateAndRunMsg {
   source: string;
 }
 
+export interface IRunExistingMsg {
+  v: number;
+  kind: 'run_existing';
+  id: string;
+  run_id: string;
+  cells: { stage: string; source?: string }[];
+}
+
 export interface IAbortMsg {
   v: number;
   kind: 'abort';
@@ -72,7 +82,7 @@ export interface IAbortMsg {
 }
 
 /** Kernel -> frontend requests. */
-export type KernelRequest = IInsertAndRunMsg | IUpdateAndRunMsg | IAbortMsg;
+export type KernelRequest = IInsertAndRunMsg | IUpdateAndRunMsg | IRunExistingMsg | IAbortMsg;
 
 /** What running one cell gave. */
 export interface ICellOutcome {
@@ -104,7 +114,12 @@ export function versionMismatch(kernelV: unknown, kernelVersion?: unknown): stri
 
 function isRequest(data: unknown): data is KernelRequest {
   const kind = (data as { kind?: unknown } | null)?.kind;
-  return kind === 'insert_and_run' || kind === 'update_and_run' || kind === 'abort';
+  return (
+    kind === 'insert_and_run' ||
+    kind === 'update_and_run' ||
+    kind === 'run_existing' ||
+    kind === 'abort'
+  );
 }
 
 interface IRequest {
@@ -167,6 +182,9 @@ class BridgeSession {
         case 'update_and_run':
           await this.updateAndRun(data);
           break;
+        case 'run_existing':
+          await this.runExisting(data);
+          break;
         case 'abort':
           this.abort(data);
           break;
@@ -180,6 +198,41 @@ class BridgeSession {
         message: `${data.kind}: ${err instanceof Error ? err.message : String(err)}`
       });
     });
+  }
+
+  /** Resume: run the run's generated cells that are already in the notebook (the last copy of each
+   * stage: a repair inserts below), their sources replaced; a stage without a cell reports CellMissing. */
+  private async runExisting(data: IRunExistingMsg): Promise<void> {
+    const id = String(data.id);
+    const model = this.panel.content.model;
+    if (!model || this.requests.has(id)) {
+      return;
+    }
+    const cells = Array.isArray(data.cells) ? data.cells : [];
+    const cellIds = cells.map(want => {
+      let found = '';
+      for (const c of model.sharedModel.cells) {
+        const meta = c.getMetadata('automl_agent') as { run_id?: string; stage?: string } | undefined;
+        if (c.cell_type === 'code' && meta?.run_id === data.run_id && meta?.stage === want.stage) {
+          found = c.getId();
+        }
+      }
+      const cell = found ? this.findCell(found) : undefined;
+      if (cell && typeof want.source === 'string') {
+        cell.model.sharedModel.setSource(want.source);
+      }
+      return found;
+    });
+    const req: IRequest = {
+      id,
+      cellIds,
+      next: 0,
+      running: false,
+      aborted: false,
+      finished: false
+    };
+    this.requests.set(id, req);
+    await this.runFrom(req, 0);
   }
 
   private async insertAndRun(data: IInsertAndRunMsg): Promise<void> {
