@@ -1,6 +1,7 @@
 """Tabular classification, regression and clustering: reading, profiling, probing and cells."""
 from __future__ import annotations
 
+import os
 import pickle
 import time
 from pathlib import Path
@@ -16,13 +17,16 @@ from ..schema import Candidate, CellSpec, ColumnProfile, DataReport, Plan, Requi
 from .base import SPLIT_VALUES, TaskModule, importable
 from .scoring import CLASSIFICATION_METRICS, CLUSTERING_METRICS, REGRESSION_METRICS
 
-TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet", ".gz"}
 EARLY_STOPPED = ("lightgbm", "xgboost")
 TAIL_S = 4.0  # seconds of the budget kept after training: evaluating, measuring (capped) and saving
 MEASURE_CAP_S = 1.5  # the one-row latency loop of the measure cell stops after this many seconds
 REPLAY_LINE = "REPLAY = None  # None: a live run, trials run until the deadline; pipeline.py holds the trials the run completed"
 PROBE_ROWS = 800
 PROBE_ESTIMATORS = 60
+SAMPLE_ROWS = 200_000  # larger tables are profiled (unique values, duplicates) on a random sample of this many rows
+MEMORY_FACTOR = 3  # peak memory of reading, splitting and training, as a multiple of the table as read
+_CACHE: dict[str, Any] = {}
 
 
 def _check_path(path: str) -> Path:
@@ -38,45 +42,161 @@ def _check_path(path: str) -> Path:
     return p
 
 
+def _reader() -> dict[str, Any]:
+    """read_table and compact as the generated load cell defines them (one source for both)."""
+    ns: dict[str, Any] = {"pd": pd, "np": np}
+    exec(compile(templates.environment().get_template("tabular/read.py.j2").render(), "<tabular/read>", "exec"), ns)  # noqa: S102
+    return ns
+
+
+def available_memory() -> int:
+    """Bytes this process may still use: the smaller of the machine's available memory and a cgroup limit;
+    ``AUTOML_AGENT_MEMORY_GB`` caps it (a shared machine, or what to leave to other work)."""
+    avail = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = 1 << 62
+    for cg in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            raw = Path(cg).read_text().strip()
+            if raw.isdigit():
+                avail = min(avail, int(raw))
+        except OSError:
+            pass
+    if os.environ.get("AUTOML_AGENT_MEMORY_GB"):
+        avail = min(avail, int(float(os.environ["AUTOML_AGENT_MEMORY_GB"]) * 2**30))
+    return avail
+
+
+def table_size(p: Path) -> tuple[int, int]:
+    """(bytes on disk, estimated bytes of the table in memory as read, before compacting)."""
+    disk = p.stat().st_size
+    name = p.name.lower()
+    if name.endswith(".parquet"):
+        try:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(p).metadata
+            return disk, sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        except Exception:
+            return disk, 4 * disk
+    if name.endswith(".gz"):
+        with p.open("rb") as f:  # gzip's trailer holds the text size modulo 4 GiB
+            f.seek(-4, 2)
+            isize = int.from_bytes(f.read(4), "little")
+        return disk, max(isize, 3 * disk)
+    return disk, disk
+
+
+def _gb(n: int) -> str:
+    if n >= 2**30:
+        return f"{n / 2**30:.1f} GB"
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{max(1, n // 1024)} kB"
+
+
+def check_fits(p: Path) -> tuple[int, int]:
+    """Refuse, in one line, a table whose reading and training would not fit in this machine's memory."""
+    disk, in_memory = table_size(p)
+    need, avail = MEMORY_FACTOR * in_memory, available_memory()
+    if need > avail:
+        raise DataError(f"{p.name} is {_gb(disk)} on disk, about {_gb(in_memory)} in memory, and training needs "
+                        f"about {_gb(need)} but {_gb(avail)} is available: use a random sample of its rows "
+                        "(e.g. 20%) or run on a machine or Ray cluster (--cluster) with more memory")
+    return disk, in_memory
+
+
 def read_table(path: str) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
-    """Read a CSV/TSV robustly; return the frame, the read options to reuse in generated code, notes."""
+    """Read Parquet or CSV/TSV (also .gz) robustly with pyarrow, in compact dtypes; return the frame, the
+    read options to reuse in generated code, notes."""
     p = _check_path(path)
-    if p.suffix.lower() == ".parquet":
-        return pd.read_parquet(p), {}, []
+    check_fits(p)
+    key = (str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size)
+    if _CACHE.get("key") == key:  # peek and profile read the same file: a large table is parsed once
+        return _CACHE["df"], dict(_CACHE["kwargs"]), list(_CACHE["notes"])
+    reader = _reader()
+    if p.name.lower().endswith(".parquet"):
+        try:
+            df = reader["read_table"](str(p), {})
+        except Exception as exc:
+            raise DataError(f"could not read {p.name} as Parquet: {str(exc).splitlines()[0][:200]}") from None
+        return _remember(key, _check_shape(df, path), {}, [])
     notes: list[str] = []
-    head = p.read_bytes()[:65536]
+    if p.name.lower().endswith(".gz"):
+        import gzip
+
+        try:
+            with gzip.open(p, "rb") as f:
+                head = f.read(65536)
+        except OSError:
+            raise DataError(f"{p.name} is not a valid gzip file") from None
+    else:
+        with p.open("rb") as f:
+            head = f.read(65536)
     kwargs: dict[str, Any] = {}
     try:
         head.decode("utf-8")
-    except UnicodeDecodeError:
-        kwargs["encoding"] = "cp1252"
-        notes.append("the file is not UTF-8; read it as cp1252 (Windows-1252)")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a multi-byte character cut at the end of the sample
+            kwargs["encoding"] = "cp1252"
+            notes.append("the file is not UTF-8; read it as cp1252 (Windows-1252)")
     first = head.decode(kwargs.get("encoding", "utf-8"), errors="replace").splitlines()[0] if head.strip() else ""
     if first.count("\t") > first.count(","):
         kwargs["sep"] = "\t"
     elif first.count(";") > first.count(","):
         kwargs["sep"] = ";"
     try:
-        df = pd.read_csv(p, **kwargs)
+        df = reader["read_table"](str(p), kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(f"data file has no header and no rows: {path}") from None
     except UnicodeDecodeError:
         kwargs["encoding"] = "cp1252"
-        df = pd.read_csv(p, **kwargs)
+        df = reader["read_table"](str(p), kwargs)
         notes.append("the file is not UTF-8; read it as cp1252 (Windows-1252)")
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"could not parse {Path(path).name} as a table: {str(exc).splitlines()[0]}") from None
+    _check_shape(df, path)
+    qcols = [c for c in df.columns if _is_text(df[c])]
+    sample = df.head(SAMPLE_ROWS)  # a '?' placeholder shows in the first rows of a column that uses it
+    marks = [c for c in qcols if (sample[c].astype(str).str.strip() == "?").any()]
+    if marks:
+        kwargs["na_values"] = ["?"]
+        df = reader["read_table"](str(p), kwargs)
+        notes.append(f"'?' cells read as missing values in {len(marks)} column(s): {', '.join(map(str, marks[:6]))}")
+    return _remember(key, df, kwargs, notes)
+
+
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s)
+
+
+def _check_shape(df: pd.DataFrame, path: str) -> pd.DataFrame:
     if df.shape[1] < 2:
         raise DataError(f"{Path(path).name} has {df.shape[1]} column; a table needs features and a target")
     if len(df) == 0:
         raise DataError(f"{Path(path).name} has a header but no rows")
-    qcols = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c])]
-    marks = [c for c in qcols if (df[c].astype(str).str.strip() == "?").any()]
-    if marks:
-        kwargs["na_values"] = ["?"]
-        df = pd.read_csv(p, **kwargs)
-        notes.append(f"'?' cells read as missing values in {len(marks)} column(s): {', '.join(map(str, marks[:6]))}")
+    return df
+
+
+def _remember(key: tuple, df: pd.DataFrame, kwargs: dict[str, Any], notes: list[str]):
+    _CACHE.clear()
+    _CACHE.update(key=key, df=df, kwargs=dict(kwargs), notes=list(notes))
     return df, kwargs, notes
+
+
+def sample_rows(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    """At most n rows of df, drawn at random, in their original order (a monotonic column stays monotonic)."""
+    if len(df) <= n:
+        return df
+    idx = np.sort(np.random.default_rng(seed).choice(len(df), size=n, replace=False))
+    return df.iloc[idx]
 
 
 def split_parts(df: pd.DataFrame, column: str) -> pd.Series:
@@ -96,11 +216,12 @@ class TabularTask(TaskModule):
 
     # ---------------------------------------------------------------- data agent
     def peek(self, path: str) -> dict[str, Any]:
-        df, _, _ = read_table(path)
+        full, _, _ = read_table(path)
+        df = sample_rows(full, SAMPLE_ROWS)  # a look at the columns: a sample of a large table is enough
         values = {c: df[c].dropna().unique()[:20].tolist() for c in df.columns if df[c].nunique() <= 20}
         return {"name": Path(path).stem, "modality": "tabular", "columns": [str(c) for c in df.columns],
                 "values": values, "numeric": [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])],
-                "nunique": {c: int(df[c].nunique()) for c in df.columns}, "rows": len(df),
+                "nunique": {c: int(df[c].nunique()) for c in df.columns}, "rows": len(full),
                 "sample": {str(c): df[c].dropna().head(3).tolist() for c in df.columns}}
 
     def profile(self, path: str, req: Requirements, seed: int) -> tuple[DataReport, Any]:
@@ -114,17 +235,30 @@ class TabularTask(TaskModule):
             raise DataError(f"target column '{target}' has no values")
         if y.isna().any():
             notes.append(f"{int(y.isna().sum())} rows without a '{target}' value are left out")
+        sample = sample_rows(df, SAMPLE_ROWS, seed)
+        missing = df.isna().sum()
+        extra: dict[str, Any] = {"read_kwargs": read_kwargs, "memory_mb": round(df.memory_usage(deep=True).sum() / 2**20, 1)}
+        if len(sample) < len(df):  # counts of values and duplicates on a sample; missing values and classes on all rows
+            extra["profiled_rows"] = len(sample)
+            notes.append(f"large table ({len(df):,} rows, {extra['memory_mb']:,.0f} MB in memory as read, compact "
+                         f"dtypes): unique values, duplicates and text columns profiled on a random sample of "
+                         f"{len(sample):,} rows; missing values and classes counted on all rows; the model agent "
+                         f"probes on {PROBE_ROWS} train rows; training uses every train row")
+        dups = int(sample.duplicated().sum())
         report = DataReport(path=str(Path(path).resolve()), rows=len(df), columns=df.shape[1], target=target,
-                            missing_cells=int(df.isna().sum().sum()), duplicate_rows=int(df.duplicated().sum()),
-                            notes=notes, extra={"read_kwargs": read_kwargs})
-        n = len(df)
+                            missing_cells=int(missing.sum()),
+                            duplicate_rows=dups if len(sample) == len(df) else int(round(dups * len(df) / len(sample))),
+                            notes=notes, extra=extra)
+        n = len(sample)
         for col in df.columns:
             if col == target:
                 continue
-            s = df[col]
+            s = sample[col]
             nun = int(s.nunique())
             kind = "numeric" if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) else "categorical"
-            if s.isna().all():
+            if len(sample) < len(df) and nun <= 1:  # constant on the sample: confirm on every row
+                nun = int(df[col].nunique())
+            if missing[col] == len(df):
                 report.dropped_columns[str(col)] = "all values missing"
                 kind = "constant"
             elif nun <= 1:
@@ -138,7 +272,7 @@ class TabularTask(TaskModule):
                 report.dropped_columns[str(col)] = "free text (use a text task for it)"
                 kind = "text"
             report.column_profiles.append(ColumnProfile(name=str(col), dtype=str(s.dtype), kind=kind,
-                                                        missing=int(s.isna().sum()), unique=nun))
+                                                        missing=int(missing[col]), unique=nun))
         report.features = [c.name for c in report.column_profiles if c.name not in report.dropped_columns]
         if task == "tabular_classification":
             counts = y.value_counts()

@@ -1,0 +1,71 @@
+"""Large tables on one machine: gzip CSV and Parquet read with pyarrow in compact dtypes, the same reader in the
+generated load cell, profiling on a sample (said in the data report), and a table too big for memory refused in
+one line. Real data (crab_age, banana_quality), written as the formats a user brings."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from shared_data import dataset
+
+from automl_agent_jupyter import AutoMLAgent
+from automl_agent_jupyter.errors import DataError
+from automl_agent_jupyter.tasks import tabular
+
+
+def test_gzip_csv_and_parquet_read_compact_and_train(tmp_path):
+    df = pd.read_csv(dataset("crab_age/CrabAgePrediction.csv"))
+    gz, pq = tmp_path / "crabs.csv.gz", tmp_path / "crabs.parquet"
+    df.to_csv(gz, index=False)
+    df.to_parquet(pq, index=False)
+    for path in (gz, pq):
+        got, _, _ = tabular.read_table(str(path))
+        assert got.shape == df.shape
+        assert got["Length"].dtype == np.float32 and isinstance(got["Sex"].dtype, pd.CategoricalDtype)
+        assert got["Age"].dtype.itemsize < 8  # integers downcast exactly
+        assert (got["Age"].to_numpy() == df["Age"].to_numpy()).all()
+        assert got.memory_usage(deep=True).sum() < 0.6 * df.memory_usage(deep=True).sum()
+    run = AutoMLAgent(budget_s=4, n_plans=1, top_k=1).run("Predict the crab Age (regression)", data=str(gz),
+                                                          out=tmp_path / "run")
+    assert run.record.status == "succeeded", run.record.message
+    assert run.record.metrics["test"]
+    source = (run.folder / "pipeline.py").read_text()
+    assert 'engine="pyarrow"' in source and "keep=[TARGET]" in source  # the readable cell reads as the agent did
+    run = AutoMLAgent(budget_s=4, n_plans=1, top_k=1).run("Predict the crab Age (regression)", data=str(pq),
+                                                          out=tmp_path / "run_pq")
+    assert run.record.status == "succeeded", run.record.message
+
+
+def test_a_large_table_is_profiled_on_a_sample_and_says_so(tmp_path):
+    df = pd.read_csv(dataset("banana_quality/banana_quality.csv"))
+    big = pd.concat([df] * (tabular.SAMPLE_ROWS // len(df) + 2), ignore_index=True)
+    path = tmp_path / "bananas.parquet"
+    big.to_parquet(path, index=False)
+    from automl_agent_jupyter.schema import Requirements
+
+    req = Requirements.model_validate({"problem": {"downstream_task": "tabular_classification"},
+                                       "dataset": [{"target_variables": ["Quality"], "path": str(path)}]})
+    report, data = tabular.TabularTask().profile(str(path), req, 0)
+    assert report.rows == len(big) and report.extra["profiled_rows"] == tabular.SAMPLE_ROWS
+    assert any("random sample of 200,000 rows" in n and "training uses every train row" in n for n in report.notes)
+    assert report.class_counts == {str(k): int(v) for k, v in big["Quality"].value_counts().items()}
+    assert report.split["sizes"]["train"] + report.split["sizes"]["valid"] + report.split["sizes"]["test"] == len(big)
+
+
+def test_a_table_that_does_not_fit_in_memory_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "crabs.csv"
+    pd.read_csv(dataset("crab_age/CrabAgePrediction.csv")).to_csv(path, index=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTOML_AGENT_MEMORY_GB", "0.0001")  # a machine with 100 kB to spare
+        with pytest.raises(DataError, match=r"crabs.csv is \d+ (kB|MB) on disk.*sample.*cluster"):
+            tabular.read_table(str(path))
+    env = {**__import__("os").environ, "AUTOML_AGENT_MEMORY_GB": "0.0001"}
+    proc = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "run", "Predict the crab Age",
+                           "--data", str(path), "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "on disk" in out and "cluster" in out and "status: failed" in out, out
