@@ -303,7 +303,7 @@ class RunView(W.VBox):
         self.board_sort = W.Dropdown(description="Sort by", layout=W.Layout(width="260px"))
         self.board_order = W.ToggleButtons(options=["descending", "ascending"], layout=W.Layout(width="auto"),
                                            style={"button_width": "110px"})
-        self.board_table = W.HTML(layout=W.Layout(overflow_x="auto"))
+        self.board_table = W.HTML(layout=W.Layout(overflow="auto"))
         self.board = W.VBox([W.HTML("<b>Leaderboard</b> <span class='automl-muted'>every candidate trained; "
                                     "validation scores; the kept model in green</span>"),
                              W.HBox([self.board_sort, self.board_order]), self.board_table],
