@@ -85,7 +85,7 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
     # ------------------------------------------------------------------ the magic
     @magic_arguments()
     @argument("command", nargs="?", help="line magic only: config | runs | show | resume")
-    @argument("run", nargs="?", help="with `show`: a run id (or a run folder)")
+    @argument("run", nargs="?", help="with `show` or `resume`: a run id (or a run folder)")
     @argument("--data", "-d", help="the data file (CSV/TSV); relative to the kernel's working directory")
     @argument("--target", help="the column to predict (default: parsed from the instruction)")
     @argument("--task", help="force the task, e.g. tabular_regression (default: parsed from the instruction)")
@@ -112,6 +112,7 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
             %automl config        settings in effect (secrets only as set / not set)
             %automl runs          past runs with status and metric
             %automl show RUN_ID   the widgets of a past run, from its run.json
+            %automl resume RUN    continue an interrupted or abandoned run (its cells are not inserted again)
         """
         args = parse_argstring(self.automl, line)
         if cell is None:
@@ -191,7 +192,7 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
             if not args.run:
                 raise UsageError("usage: %automl show RUN_ID (see %automl runs)")
             return self._show(args.run)
-        raise UsageError(f"unknown command {command!r}: use %automl config | runs | show RUN_ID, or %%automl "
+        raise UsageError(f"unknown command {command!r}: use %automl config | runs | show RUN_ID | resume RUN_ID, or %%automl "
                          "with the instruction in the cell body")
 
     def _config(self) -> None:
@@ -254,7 +255,7 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
     def _show(self, run: str) -> None:
         from IPython.display import display
 
-        from ..record import RECORD, RunFolder
+        from ..record import RECORD, RunFolder, effective
         from .widgets import RunView
 
         folder = Path(run) if (Path(run) / RECORD).exists() else Path(self.runs_dir) / run
@@ -264,7 +265,7 @@ class AutoMLMagics(_SettingsTraits):  # type: ignore[misc,valid-type]
                 raise UsageError(f"no run {run!r} under {Path(self.runs_dir).resolve()} (see %automl runs)")
             folder = matches[0].parent
         try:
-            record = RunFolder(folder).read_record()
+            record = effective(RunFolder(folder).read_record())  # a dead writer reads abandoned
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot read {folder / RECORD}: {exc}") from None
         widgets = getattr(self.shell, "kernel", None) is not None

@@ -478,6 +478,10 @@ class Session:
             return
         if self._stopped:  # interrupted: the record already says so
             return
+        if not ok and (self._next is None or self._next.kind == "run"):  # no cell failed: the frontend went away
+            self._stopped = "the connection to the notebook closed (the extension was reloaded or the page went away)"
+            self._interrupted(None, reason=self._stopped)
+            return
         done = ok and self._next is not None and self._next.kind == "done"
         verdict = self.impl.conclude(self.shell.user_ns.get("RESULTS") if done else None)
         plan = self.manager.revise()  # decided on validation: None when the plan met every target there

@@ -259,6 +259,10 @@ class BridgeSession {
         metadata: { ...(c.metadata ?? {}) }
       }))
     );
+    // Saved at once: the generated cells outlive a closed tab or a reload (then `%automl resume` reruns them).
+    this.panel.context.save().catch((err: unknown) => {
+      console.warn('automl-agent-jupyter: could not save the notebook after inserting cells', err);
+    });
     const req: IRequest = {
       id,
       cellIds: inserted.map(c => c.getId()),
