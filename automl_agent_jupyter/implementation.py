@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from . import leaderboard
 from .agents import OperationAgent
+from .agents.model import ModelAgent
 from .errors import DataError
 from .execution import CellResult
 from .planning import Planning, revision_allowed, revision_reserve_s
@@ -164,6 +165,8 @@ class Implementation:
         """run.json's list of every plan trained with the validation numbers that decided what came next."""
         verdict, metric = self.valid_verdict, self.planning.metric
         valid = ((results or {}).get("metrics") or {}).get("valid") or {}
+        # each candidate's realized validation score, latency and size beside the model agent's predictions
+        self.plan.candidates = ModelAgent.check(self.plan, results, metric).candidates
         self.log.record.trained.append({
             "plan": self.plan.id, "model": (results or {}).get("model"), "valid": valid,
             "decided_on": f"validation {metric} {valid.get(metric)}" if valid else "no validation result",

@@ -241,6 +241,15 @@ class Candidate(_Model):
     # an LLM's own training-free predictions (predicted_metric, predicted_train_s, ..., basis), kept beside
     # the probe's numbers when a probe ran; shown, never the only evidence a numeric check is judged on
     llm_estimate: dict[str, Any] = Field(default_factory=dict)
+    # the probe's interval for predicted_metric ([low, high], from the learning-curve prior's residuals)
+    predicted_interval: list[float] | None = None
+    # what the probe measured before extrapolation: metric, items, valid_items, epochs, effort_ratio,
+    # latency_ms, size_mb, fit_cpu_s, curve (the learning-curve key), effort (the share of the probe's
+    # nominal effort every candidate got)
+    probe: dict[str, Any] = Field(default_factory=dict)
+    # what training then showed for this candidate: valid_metric, latency_ms, size_mb, train_s (filled after the
+    # train cell ran; empty for a plan that was not implemented)
+    realized: dict[str, Any] = Field(default_factory=dict)
 
 
 class Check(_Model):

@@ -1,5 +1,10 @@
 """Model agent: candidate retrieval, training-free ranking (priors + a labelled probe), top-k, budgets.
 
+Probes spend the same effort on every candidate (task modules' ``probe``), measured in CPU seconds, so the
+ranking is the same on a quiet or a busy machine; the learning-curve priors (knowledge/learning_curves)
+turn a probe into a full-size prediction with an interval, and a candidate whose interval overlaps the
+k-th's stays in the top-k. After training, ``check`` puts what training showed beside every prediction.
+
 All plans are ranked in one decision. When a language model ranks, it chooses the candidates and its
 predictions are kept as ``Candidate.llm_estimate`` (with its own rank) and labelled "LLM estimate" in
 ``basis``; where the probe measured numbers, those stay the candidate's predictions, and the order
@@ -20,6 +25,9 @@ from ..verification import rank_candidates
 
 PREDICTIONS = ("predicted_metric", "predicted_train_s", "predicted_latency_ms", "predicted_size_mb")
 BOUNDED = ("f1", "accuracy", "precision", "recall", "roc_auc", "rand_index", "r2")  # at most 1
+PROBE_CPU_S = 240.0  # CPU seconds all probes of a run may spend at full effort (then half, for all alike)
+MIN_EFFORT = 0.125
+OVERLAP_EXTRA = 2  # candidates beyond top-k kept because their interval overlaps the k-th's
 
 
 class ModelAgent:
@@ -31,13 +39,7 @@ class ModelAgent:
         """Every plan with its top-k candidates, best first, each with predictions and a tuning budget."""
         task = for_task(req.task)
         metric = task.primary_metric(req, report)
-        probed = []
-        for plan in plans:
-            candidates = [Candidate(name=k, family=model_entry(k)["family"]) for k in plan.model_families]
-            if settings.get("probe", True):
-                candidates = task.probe(plan, candidates, data, report, req, settings["seed"],
-                                        budget_s=settings.get("budget_s"))
-            probed.append(plan.model_copy(update={"candidates": candidates}))
+        probed = self._probe_all(task, plans, req, report, data, settings)
         complexity = [c.model_dump() for c in req.problem.complexity_metrics]
         answer = self.brain.ask(RankRequest(
             requirements=req, metric=metric, higher_is_better=higher_is_better(metric), top_k=settings["top_k"],
@@ -52,10 +54,77 @@ class ModelAgent:
                 top = rank_candidates(self._merge(plan.candidates, ranked, metric), higher_is_better(metric), limits)
             else:
                 top = [c for c in ranked if c.name in plan.model_families]
-            top = top[: settings["top_k"]] or plan.candidates[: settings["top_k"]]
+            top = self._keep_overlapping(top, plan.candidates, metric, limits, settings["top_k"])
             top = [c.model_copy(update={"rank": i + 1}) for i, c in enumerate(top)]
             out.append(plan.model_copy(update={"candidates": self._budget(top, settings["budget_s"])}))
         return out
+
+    @staticmethod
+    def _probe_all(task: Any, plans: list[Plan], req: Requirements, report: DataReport, data: Any,
+                   settings: dict[str, Any]) -> list[Plan]:
+        """Every plan's candidates probed at the same effort. When all probes together spend more than
+        ``probe_cpu_s`` CPU seconds (CPU time: the work, not the machine's load), every probe is done again
+        at half the effort, for every candidate alike; the candidates' ``probe.effort`` and basis say so."""
+        cap, effort = float(settings.get("probe_cpu_s", PROBE_CPU_S)), 1.0
+        while True:
+            probed = []
+            for plan in plans:
+                candidates = [Candidate(name=k, family=model_entry(k)["family"]) for k in plan.model_families]
+                if settings.get("probe", True):
+                    candidates = task.probe(plan, candidates, data, report, req, settings["seed"],
+                                            budget_s=settings.get("budget_s"), effort=effort)
+                probed.append(plan.model_copy(update={"candidates": candidates}))
+            spent = sum(c.probe.get("fit_cpu_s", 0.0) for p in probed for c in p.candidates)
+            if spent <= cap or effort <= MIN_EFFORT:
+                return probed
+            effort /= 2
+
+    @staticmethod
+    def _keep_overlapping(top: list[Candidate], probed: list[Candidate], metric: str, limits: dict[str, float],
+                          k: int) -> list[Candidate]:
+        """The top-k, plus (at most OVERLAP_EXTRA) next-best candidates whose predicted interval overlaps the
+        k-th's: the probe cannot tell them apart, so training decides."""
+        top = top[:k] or rank_candidates(probed, higher_is_better(metric), limits)[:k]
+        if not top or top[-1].predicted_interval is None:
+            return top
+        higher = higher_is_better(metric)
+        lo, hi = top[-1].predicted_interval
+        names = {c.name for c in top}
+        rest = [c for c in rank_candidates(probed, higher, limits) if c.name not in names and c.predicted_interval]
+        extra = [c for c in rest if (c.predicted_interval[1] >= lo if higher else c.predicted_interval[0] <= hi)]
+        return top + extra[:OVERLAP_EXTRA]
+
+    @staticmethod
+    def check(plan: Plan, results: dict[str, Any] | None, metric: str) -> Plan:
+        """The plan with each candidate's realized numbers beside its predictions: the validation score its
+        training reached (the train cell's RESULTS["tuning"]), its latency and size as trained, and for the
+        chosen model the latency and size measured on the saved artifact."""
+        # per candidate: the tabular train cell's selection, the other tasks' tuning
+        tuning = ((results or {}).get("selection") or {}).get("candidates") or (results or {}).get("tuning") or {}
+        measured = (results or {}).get("measured") or {}
+        chosen = (results or {}).get("model")
+        higher = higher_is_better(metric)
+        out = []
+        for c in plan.candidates:
+            t = tuning.get(c.name)
+            if not isinstance(t, dict):
+                out.append(c)
+                continue
+            valid = t.get("best_valid", t.get("valid"))
+            real: dict[str, Any] = {
+                "valid_metric": None if valid is None else round(float(valid if higher else -valid), 5),
+                "latency_ms": t.get("latency_ms"), "latency_cpu_ms": t.get("latency_cpu_ms"), "size_mb": t.get("size_mb"),
+                "train_s": t.get("seconds"),
+                "trials": len(t["trials"]) if isinstance(t.get("trials"), list) else t.get("trials"),
+                "epochs": t.get("epochs"), "chosen": c.name == chosen}
+            if c.name == chosen and measured.get("inference_latency") is not None:
+                real.update(latency_ms=measured.get("inference_latency"), size_mb=measured.get("model_size"),
+                            measured_on="saved model")
+            if real["valid_metric"] is not None and c.predicted_interval:
+                lo, hi = c.predicted_interval
+                real["within_interval"] = bool(lo <= real["valid_metric"] <= hi)
+            out.append(c.model_copy(update={"realized": {k: v for k, v in real.items() if v is not None}}))
+        return plan.model_copy(update={"candidates": out})
 
     @staticmethod
     def _merge(probed: list[Candidate], ranked: list[Candidate], metric: str) -> list[Candidate]:

@@ -53,9 +53,12 @@ class TaskModule(ABC):
 
     @abstractmethod
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
-              req: Requirements, seed: int, budget_s: float | None = None) -> list[Candidate]:
+              req: Requirements, seed: int, budget_s: float | None = None, effort: float = 1.0) -> list[Candidate]:
         """Cheap training-free-style evidence: default models on a small train subsample, labelled as such.
-        ``budget_s`` is the run's training budget the evidence is extrapolated to."""
+        Every candidate gets the same effort (items, epochs, full-size models), never the same seconds, so the
+        evidence does not depend on the machine's speed or load; ``effort`` (<= 1) scales it for all
+        candidates alike when the model agent caps the probes' CPU time. ``budget_s`` is the run's training
+        budget (for the predicted training time)."""
 
     def align_plan(self, plan: Plan) -> Plan:
         """A plan whose recipe and models fit together (a brain may pair them freely); tabular recipes take

@@ -36,6 +36,7 @@ class GraphTask(ModalityTask):
     tasks = ("node_classification",)
     modality = "graph"
     template_dir = "graph"
+    probe_epochs = 50  # full-batch epochs every GNN trains for in its probe (of its catalogue max_epochs)
 
     def accepts(self, path: str) -> bool:
         return planetoid_files(path) is not None
@@ -90,7 +91,7 @@ class GraphTask(ModalityTask):
                    fit_args="data, (TRAIN_IDX, VALID_IDX)")
         return ctx
 
-    def shrink(self, ns: dict[str, Any], seed: int) -> None:
+    def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
         ns["PROBE_N"], ns["PROBE_VALID_N"] = len(ns["TRAIN_IDX"]), len(ns["VALID_IDX"])  # the whole graph
 
     def probe_inputs(self, ns: dict[str, Any]) -> None:

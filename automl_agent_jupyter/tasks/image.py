@@ -145,8 +145,7 @@ class ImageTask(ModalityTask):
     template_dir = "image"
     probe_train = 1200
     probe_valid = 500
-    probe_seconds = 3.0
-    probe_valid_pretrained = 200  # validation images a pretrained backbone's probe is scored on
+    probe_pretrained = 200  # train and validation images a pretrained backbone's probe uses (a large network)
 
     def accepts(self, path: str) -> bool:
         return detect_format(path) is not None
@@ -311,9 +310,9 @@ class ImageTask(ModalityTask):
                    path_column=ex.get("path_column"), digits_like=ex["channels"] == 1)
         return ctx
 
-    def shrink(self, ns: dict[str, Any], seed: int) -> None:
+    def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
         rng = np.random.default_rng(seed)
-        for part, n in (("train", self.probe_train), ("valid", self.probe_valid)):
+        for part, n in (("train", max(100, int(self.probe_train * effort))), ("valid", self.probe_valid)):
             X, y = ns[f"X_{part}"], ns[f"y_{part}"]
             if len(y) > n:
                 idx = rng.choice(len(y), size=n, replace=False)
@@ -322,9 +321,11 @@ class ImageTask(ModalityTask):
 
     def probe_inputs(self, ns: dict[str, Any]) -> None:
         X_valid, y_valid = ns["X_valid"], ns["y_valid"]
+        X_train, y_train = ns["X_train"], ns["y_train"]
         if "VISION_MODEL" in ns:  # a pretrained backbone costs a large network's forward pass per image
-            X_valid, y_valid = X_valid[:self.probe_valid_pretrained], y_valid[:self.probe_valid_pretrained]
-            ns["PROBE_VALID_N"] = len(y_valid)
-        ns["PROBE_TRAIN"] = (ns["inputs"](ns["X_train"]), ns["y_train"])
+            X_valid, y_valid = X_valid[:self.probe_pretrained], y_valid[:self.probe_pretrained]
+            X_train, y_train = X_train[:self.probe_pretrained], y_train[:self.probe_pretrained]
+            ns["PROBE_N"], ns["PROBE_VALID_N"] = len(y_train), len(y_valid)
+        ns["PROBE_TRAIN"] = (ns["inputs"](X_train), y_train)
         ns["PROBE_VALID"] = (ns["inputs"](X_valid), y_valid)
         ns["PROBE_ITEMS"] = X_valid

@@ -33,6 +33,40 @@ STAGES = [("setup", "Setup: seeds, device (CUDA / MPS / CPU), paths"),
           ("measure", "Measure latency, model size and parameters"),
           ("save", "Save model, predict entry point and results"),
           ("predict", "Predict with the saved model")]
+TRAIN_SHARE = 0.75  # the part of a run's budget its training gets, nominally (the rest: planning, evaluation)
+PROBE_TIME_CAP_S = 600.0  # a probe's fit never stops on time below this (it stops on its epochs); a safety net
+PROBE_LATENCY_ITEMS = 10  # single-item predictions timed per candidate
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Probes run single-threaded (BLAS, OpenMP and torch), so CPU time measures the work done."""
+    from threadpoolctl import threadpool_limits
+
+    torch = None
+    if importable("torch"):
+        import torch
+    before = torch.get_num_threads() if torch else None
+    try:
+        with threadpool_limits(limits=1):
+            if torch:
+                torch.set_num_threads(1)
+            yield
+    finally:
+        if torch and before:
+            torch.set_num_threads(before)
+
+
+def _cpu_latency_ms(ns: dict[str, Any], model: Any) -> float:
+    """Median CPU milliseconds of one prediction on one raw item, as a user passes it (after a warm-up)."""
+    items = ns["PROBE_ITEMS"]
+    ns["predict_raw"](model, items[:1])
+    lat = []
+    for i in range(min(PROBE_LATENCY_ITEMS, len(items))):
+        t = time.process_time()
+        ns["predict_raw"](model, items[i:i + 1])
+        lat.append((time.process_time() - t) * 1000.0)
+    return float(np.median(lat))
 
 
 
@@ -65,9 +99,9 @@ class ModalityTask(TaskModule):
     template_dir = ""
     default_metric = "accuracy"
     allowed_metrics: tuple[str, ...] = CLASSIFICATION_METRICS
-    probe_train = 1000  # train items a probe fits on
+    probe_train = 1000  # train items a probe fits on (x the effort)
     probe_valid = 500
-    probe_seconds = 2.0  # training time a candidate gets in its probe
+    probe_epochs = 2  # epochs every network trains for in its probe (its catalogue max_epochs when fewer)
     shared_templates = {"setup": "common/setup", "train": "common/train", "evaluate": "common/evaluate_classification",
                         "measure": "common/measure"}
 
@@ -146,39 +180,48 @@ class ModalityTask(TaskModule):
         return notes
 
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
-              req: Requirements, seed: int, budget_s: float | None = None) -> list[Candidate]:
-        """Each candidate's own generated code, trained briefly on a subsample of the train split."""
+              req: Requirements, seed: int, budget_s: float | None = None, effort: float = 1.0) -> list[Candidate]:
+        """Each candidate's own generated code at the same effort: the same train items (``probe_train`` x
+        effort), the same validation items, ``probe_epochs`` epochs for every network, one fit of the catalogue
+        defaults for every classical model; never a number of seconds."""
         self._budget_s = budget_s if budget_s is not None else probe_budget()
         # shared across the plans of one dataset; holding the object (not its id) so a later run's data
         # can never be mistaken for it
-        if getattr(self, "_probe_data", None) is not data:
+        if getattr(self, "_probe_data", None) is not data or getattr(self, "_probe_effort", None) != effort:
             self._probe_cache: dict[tuple, Candidate] = {}
             self._probe_data = data
+            self._probe_effort = effort
             self._base_ns: dict[str, Any] | None = None
         out = []
         for cand in candidates:
             key = (plan.preprocessing.get("recipe"), cand.name, self._budget_s)
             if key not in self._probe_cache:
-                self._probe_cache[key] = self._probe_candidate(plan, cand, req, report, seed)
+                self._probe_cache[key] = self._probe_candidate(plan, cand, req, report, seed, effort)
             out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
         return out
 
     def _probe_candidate(self, plan: Plan, cand: Candidate, req: Requirements, report: DataReport,
-                         seed: int) -> Candidate:
+                         seed: int, effort: float = 1.0) -> Candidate:
+        from ..knowledge import learning_curves as lc
+        from .scoring import higher_is_better
+
         c = cand.model_copy()
         entry = model_entry(c.name)
-        budget = self._budget_s
         try:
-            ns = self._probe_namespace(plan.model_copy(update={"candidates": [cand]}), req, report, seed)
+            ns = self._probe_namespace(plan.model_copy(update={"candidates": [cand]}), req, report, seed, effort)
             params = dict(entry.get("defaults", {}))
+            epochs = None
+            if "max_epochs" in params:  # a network: the same number of epochs for every one
+                epochs = min(int(params["max_epochs"]), self.probe_epochs)
+                params["max_epochs"] = epochs
             for spec in ns["CANDIDATES"].values():
                 spec["n_trials"] = 1  # a probe fits the catalogue defaults once
-            with contextlib.redirect_stdout(io.StringIO()):
-                t0 = time.perf_counter()
-                fit = ns["fit_candidate"](c.name, params, self.probe_seconds, ns["PROBE_TRAIN"], ns["PROBE_VALID"])
-                fit_s = time.perf_counter() - t0
+            with contextlib.redirect_stdout(io.StringIO()), _one_thread():
+                t0 = time.process_time()
+                fit = ns["fit_candidate"](c.name, params, PROBE_TIME_CAP_S, ns["PROBE_TRAIN"], ns["PROBE_VALID"])
+                fit_cpu = time.process_time() - t0
                 score = float(fit["valid"])  # higher is better: error metrics come back negated
-                lat = ns["single_latency_ms"](fit["model"], ns["PROBE_ITEMS"], 5)
+                lat = _cpu_latency_ms(ns, fit["model"])
                 size_mb = float(ns["model_size_mb"](fit["model"]))
         except Exception as exc:  # noqa: BLE001 - a candidate that fails its probe is ranked last, with the reason
             c.basis = f"probe failed: {type(exc).__name__}: {str(exc)[:120]}"
@@ -187,44 +230,49 @@ class ModalityTask(TaskModule):
         n_train = int(report.split["sizes"]["train"])
         n_probe = int(ns["PROBE_N"])
         data_ratio = max(1.0, n_train / max(1, n_probe))
-        passes = fit.get("samples_seen")  # neural: how many item passes the probe trained for
-        share = budget / max(1, len(plan.candidates or [c]))
-        if passes:  # the gain needs both more data and the compute to see it: item passes within the budget
-            affordable = share / max(fit_s / passes, 1e-9)
-            ratio = max(1.0, min(data_ratio, affordable / passes))
-            train_s = share
-        else:
-            ratio = data_ratio
-            train_s = fit_s * data_ratio ** 1.1
-        gain = entry.get("learning_curve", 0.1) * math.log10(ratio)
+        full_epochs = int(entry.get("defaults", {}).get("max_epochs", 1))
+        # a network trains for as many epochs as its share of the budget buys: the budget in effort seconds
+        # (CPU seconds per thread, as common/torch_fit counts it) over the probe's CPU cost per item-epoch;
+        # snapped to an octave grid (learning_curves.network_ratio) so CPU-time jitter rarely moves a prediction
+        share = TRAIN_SHARE * self._budget_s / max(1, len(plan.candidates or [c]))
+        ratio = lc.network_ratio(n_train, n_probe, epochs, full_epochs, fit_cpu, share) if epochs else data_ratio
         metric = self.primary_metric(req, report)
-        from .scoring import higher_is_better
-
         higher = higher_is_better(metric)
         score = score if higher else -score
-        c.predicted_metric = round(float(score + (1 - score) * gain if higher else score * (1 - 0.5 * gain)), 4)
-        c.predicted_train_s = round(float(train_s), 3)
-        c.predicted_latency_ms = round(float(lat), 3)
-        c.predicted_size_mb = round(size_mb * (data_ratio if entry["family"] in ("kernel",) else 1.0), 3)
-        what = f"{fit.get('epochs', 1)} epoch(s) in {fit_s:.1f} s" if passes else f"{fit_s:.1f} s"
+        prior = lc.curve(self.modality, entry["family"], entry.get("learning_curve", 0.1))
+        pred, lo, hi = lc.extrapolate_metric(metric, higher, score, ratio, prior)
+        c.predicted_metric = round(pred, 4)
+        c.predicted_interval = [round(lo, 4), round(hi, 4)]
+        c.predicted_train_s = round(float(min(share, fit_cpu * ratio) if epochs else fit_cpu * data_ratio ** 1.1), 3)
+        c.predicted_latency_ms = round(lc.extrapolate_cost("latency", lat, data_ratio, prior)[0], 3)
+        c.predicted_size_mb = round(lc.extrapolate_cost("size", size_mb, data_ratio, prior)[0], 4)
+        c.probe = {"metric": round(score, 5), "items": n_probe, "valid_items": int(ns["PROBE_VALID_N"]),
+                   "epochs": epochs, "effort_ratio": round(ratio, 3), "data_ratio": round(data_ratio, 3),
+                   "latency_ms": round(lat, 4), "size_mb": round(size_mb, 5), "fit_cpu_s": round(fit_cpu, 3),
+                   "curve": prior["key"], "effort": effort, "stopped_by_cap": bool(fit.get("stopped_by_budget")),
+                   "share_s": round(share, 3)}
+        what = f"{epochs} epoch(s), {fit_cpu:.1f} CPU s" if epochs else f"one default fit, {fit_cpu:.1f} CPU s"
+        capped = f"; probe effort {effort:g} of nominal (CPU cap)" if effort < 1 else ""
         c.basis = (f"probe: the plan's own code, default parameters, trained on {n_probe} train items ({what}), "
-                   f"scored on {ns['PROBE_VALID_N']} validation items ({metric} {score:.4f}); learning-curve prior "
-                   f"{entry.get('learning_curve', 0.1)} per 10x extrapolates to {n_train} items"
-                   + (f" and a {budget:.0f} s training budget" if passes else ""))
+                   f"scored on {ns['PROBE_VALID_N']} validation items ({metric} {score:.4f}); {lc.describe(prior)} "
+                   f"extrapolates {ratio:.1f}x effort to {n_train} items"
+                   + (f" x {ratio * n_probe * epochs / n_train:.1f} epochs (what {share:.0f} s of the budget buys, "
+                      f"at most {full_epochs})" if epochs else "") + capped)
         return c
 
-    def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, seed: int) -> dict[str, Any]:
+    def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, seed: int,
+                         effort: float = 1.0) -> dict[str, Any]:
         """Run setup + load_split once per dataset, then this plan's preprocess and train definitions."""
         tmp = Path(tempfile.gettempdir()) / "automl-agent-probe"
         ctx = self.context(plan, req, report, {"run_id": "probe", "run_dir": str(tmp), "seed": seed,
-                                               "budget_s": self.probe_seconds})
+                                               "budget_s": PROBE_TIME_CAP_S})
         with contextlib.redirect_stdout(io.StringIO()):
             if self._base_ns is None:  # setup and load_split once per dataset, shared by every plan's probes
                 base: dict[str, Any] = {"__name__": "__automl_probe__"}
                 for stage in ("setup", "load_split"):
                     src = templates.render(self.template(stage), **{**ctx, "uses_torch": importable("torch")})
                     exec(compile(src, f"<probe {stage}>", "exec"), base)  # noqa: S102 - our own template
-                self.shrink(base, seed)
+                self.shrink(base, seed, effort)
                 self._base_ns = base
             ns = dict(self._base_ns)
             for name in ("preprocess", "train_defs"):
@@ -234,8 +282,9 @@ class ModalityTask(TaskModule):
         return ns
 
     @abstractmethod
-    def shrink(self, ns: dict[str, Any], seed: int) -> None:
-        """Reduce the loaded train/valid data in a probe namespace to a subsample (sets PROBE_N, PROBE_VALID_N)."""
+    def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
+        """Reduce the loaded train/valid data in a probe namespace to a subsample (sets PROBE_N, PROBE_VALID_N):
+        ``probe_train`` x effort train items, ``probe_valid`` validation items."""
 
     @abstractmethod
     def probe_inputs(self, ns: dict[str, Any]) -> None:

@@ -22,11 +22,13 @@ EARLY_STOPPED = ("lightgbm", "xgboost")
 TAIL_S = 4.0  # seconds of the budget kept after training: evaluating, measuring (capped) and saving
 MEASURE_CAP_S = 1.5  # the one-row latency loop of the measure cell stops after this many seconds
 REPLAY_LINE = "REPLAY = None  # None: a live run, trials run until the deadline; pipeline.py holds the trials the run completed"
-PROBE_ROWS = 800
-PROBE_ESTIMATORS = 60
 SAMPLE_ROWS = 200_000  # larger tables are profiled (unique values, duplicates) on a random sample of this many rows
 MEMORY_FACTOR = 3  # peak memory of reading, splitting and training, as a multiple of the table as read
 _CACHE: dict[str, Any] = {}
+PROBE_ROWS = 2000  # train rows every candidate is fitted on at full effort (all of them when fewer)
+PROBE_MIN_ROWS = 250  # the fewest rows a CPU-capped probe goes down to
+PROBE_VALID_ROWS = 1000  # validation rows every candidate is scored on
+PROBE_LATENCY_ROWS = 20  # single-row predictions timed per candidate
 
 
 def _check_path(path: str) -> Path:
@@ -360,86 +362,92 @@ class TabularTask(TaskModule):
         return pool
 
     def probe(self, plan: Plan, candidates: list[Candidate], data: pd.DataFrame, report: DataReport,
-              req: Requirements, seed: int, budget_s: float | None = None) -> list[Candidate]:
-        """Default-parameter fits on a small subsample of the train split, labelled as a probe."""
-        ns = self._probe_namespace(plan.model_copy(update={"candidates": candidates}), req, report, data, seed)
-        n_train = report.split["sizes"]["train"]
+              req: Requirements, seed: int, budget_s: float | None = None, effort: float = 1.0) -> list[Candidate]:
+        """Every candidate at full size (catalogue defaults: all its trees, all its iterations) fitted on the
+        same train-split rows and scored on the same validation rows: the same effort for every candidate, so
+        the order does not depend on how fast or busy the machine is. ``effort`` (1 = PROBE_ROWS rows) scales
+        the rows for all candidates alike when the model agent caps the probes' CPU time."""
+        rows = max(PROBE_MIN_ROWS, int(PROBE_ROWS * effort))
         # probes are shared across the plans of one dataset; holding the object (not its id) so a later
         # run's data can never be mistaken for it
         if getattr(self, "_probe_data", None) is not data:
             self._probe_cache: dict[tuple, Candidate] = {}
             self._probe_data = data
+        ns = None
         out = []
         for cand in candidates:
-            key = (plan.preprocessing.get("recipe"), plan.preprocessing.get("target_transform"), cand.name)
+            key = (plan.preprocessing.get("recipe"), plan.preprocessing.get("target_transform"), cand.name, rows)
             if key not in self._probe_cache:
-                self._probe_cache[key] = self._probe_one(cand, ns, n_train, report)
+                if ns is None:
+                    ns = self._probe_namespace(plan.model_copy(update={"candidates": candidates}), req, report,
+                                               data, seed, rows)
+                self._probe_cache[key] = self._probe_one(cand, ns, report, effort)
             out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
         return out
 
-    def _probe_one(self, cand: Candidate, ns: dict[str, Any], n_train: int, report: DataReport) -> Candidate:
+    def _probe_one(self, cand: Candidate, ns: dict[str, Any], report: DataReport, effort: float) -> Candidate:
         c = cand.model_copy()
         entry = model_entry(c.name)
-        params, scale = dict(entry.get("defaults", {})), 1.0
-        short = PROBE_ESTIMATORS if len(report.class_counts) <= 2 else PROBE_ESTIMATORS // 3  # trees per class
-        for key in ("n_estimators", "max_iter"):  # a short probe; fit time is scaled back up
-            if key in params and params[key] > short and entry["family"] in ("gradient_boosting", "bagged_trees"):
-                scale, params[key] = params[key] / short, short
+        params = dict(entry.get("defaults", {}))  # full size: the catalogue's own trees / iterations
         if "n_jobs" in params:
+            params["n_jobs"] = 1
+        if c.name in ("lightgbm", "xgboost"):
             params["n_jobs"] = 1
         try:
             from threadpoolctl import threadpool_limits
 
-            # one thread: tiny fits gain nothing from OpenMP, and busy-waiting threads stall on a loaded machine
+            # one thread for every candidate: CPU time then measures the work, whatever else runs beside it
             with threadpool_limits(limits=1):
-                return self._probe_fit(c, entry, params, scale, ns, n_train, report)
+                return self._probe_fit(c, entry, params, ns, report, effort)
         except Exception as exc:  # a candidate that fails its probe is ranked last, with the reason
             c.basis = f"probe failed: {type(exc).__name__}: {str(exc)[:80]}"
             c.predicted_metric = None
             return c
 
-    def _probe_fit(self, c: Candidate, entry: dict[str, Any], params: dict[str, Any], scale: float,
-                   ns: dict[str, Any], n_train: int, report: DataReport) -> Candidate:
+    def _probe_fit(self, c: Candidate, entry: dict[str, Any], params: dict[str, Any], ns: dict[str, Any],
+                   report: DataReport, effort: float) -> Candidate:
+        from ..knowledge import learning_curves as lc
         from . import scoring
 
-        if c.name in ("lightgbm", "xgboost"):
-            params = {**params, "n_jobs": 1}
+        metric = ns["metric"]
         pipe = ns["make_probe_pipeline"](c.name, params)
-        t0 = time.perf_counter()
-        if ns["N_CLUSTERS"] and ns["metric"] in ("rand_index", "adjusted_rand_index"):
+        t0 = time.process_time()
+        if ns["N_CLUSTERS"] and metric in ("rand_index", "adjusted_rand_index"):
             pipe.fit(ns["Xp_train"])
         else:
             pipe.fit(ns["Xp_train"], ns["yp_train"])
-        fit_s = (time.perf_counter() - t0) * scale
-        t0 = time.perf_counter()
-        pred = pipe.predict(ns["Xp_valid"])
-        predict_s = (time.perf_counter() - t0) * scale
-        score = scoring.score(ns["metric"], ns["yp_valid"], pred)
-        row = ns["Xp_valid"].iloc[[0]]
-        lat = []
-        for _ in range(5):
-            t = time.perf_counter()
-            pipe.predict(row)
-            lat.append((time.perf_counter() - t) * 1000)
-        size_mb = len(pickle.dumps(pipe)) / 2**20 * scale
+        fit_cpu = time.process_time() - t0
+        t0 = time.process_time()
+        score = _probe_score(pipe, metric, ns["Xp_valid"], ns["yp_valid"], ns["n_classes"])
+        predict_cpu = time.process_time() - t0
+        lat = _row_latency_ms(pipe, c.name, ns)
+        size_mb = len(pickle.dumps(pipe)) / 2**20
+        n_train, n_valid = int(report.split["sizes"]["train"]), int(report.split["sizes"]["valid"])
         n_probe = len(ns["Xp_train"])
         ratio = max(1.0, n_train / max(1, n_probe))
-        gain = entry.get("learning_curve", 0.1) * np.log10(ratio)
-        higher = scoring.higher_is_better(ns["metric"])
-        c.predicted_metric = round(float(score + (1 - score) * gain if higher else score * (1 - 0.5 * gain)), 4)
-        n_valid = report.split["sizes"]["valid"]
-        c.predicted_train_s = round(fit_s * ratio ** 1.1 + predict_s * n_valid / max(1, len(ns["Xp_valid"])), 3)
-        c.predicted_latency_ms = round(float(np.median(lat)) * (1.5 if entry["family"] == "bagged_trees" else 1.1), 3)
-        grows = entry["family"] in ("bagged_trees", "instance_based")
-        c.predicted_size_mb = round(size_mb * (ratio if grows else 1.5), 3)
-        c.basis = (f"probe: default parameters fitted on {n_probe} rows of the train split, scored on "
-                   f"{len(ns['Xp_valid'])} other train rows ({ns['metric']} {score:.4f}); learning-curve prior "
-                   f"{entry.get('learning_curve', 0.1)} per 10x rows extrapolates to {n_train} rows")
+        prior = lc.curve("tabular", entry["family"], entry.get("learning_curve", 0.1))
+        higher = scoring.higher_is_better(metric)
+        pred, lo, hi = lc.extrapolate_metric(metric, higher, score, ratio, prior)
+        lat_ms = lat
+        c.predicted_metric = round(pred, 4)
+        c.predicted_interval = [round(lo, 4), round(hi, 4)]
+        grows = 2.0 if entry["family"] == "kernel" else 1.1
+        c.predicted_train_s = round(fit_cpu * ratio ** grows + predict_cpu * n_valid / max(1, len(ns["Xp_valid"])), 3)
+        c.predicted_latency_ms = round(lc.extrapolate_cost("latency", lat_ms, ratio, prior)[0], 3)
+        c.predicted_size_mb = round(lc.extrapolate_cost("size", size_mb, ratio, prior)[0], 4)
+        c.probe = {"metric": round(score, 5), "items": n_probe, "valid_items": len(ns["Xp_valid"]), "epochs": None,
+                   "effort_ratio": round(ratio, 3), "latency_ms": round(lat_ms, 4), "size_mb": round(size_mb, 5),
+                   "fit_cpu_s": round(fit_cpu, 3), "curve": prior["key"], "effort": effort}
+        capped = f"; probe effort {effort:g} of nominal (CPU cap)" if effort < 1 else ""
+        c.basis = (f"probe: catalogue defaults at full size fitted on {n_probe} train rows, scored on "
+                   f"{len(ns['Xp_valid'])} validation rows ({metric} {score:.4f}, {fit_cpu:.2f} CPU s); "
+                   f"{lc.describe(prior)} extrapolates {ratio:.1f}x rows to {n_train}{capped}")
         return c
 
     def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, data: pd.DataFrame,
-                         seed: int) -> dict[str, Any]:
-        """Execute the plan's own preprocessing and model code on a train-split subsample."""
+                         seed: int, rows: int = PROBE_ROWS) -> dict[str, Any]:
+        """Execute the plan's own preprocessing and model code; ``rows`` train-split rows to fit on and up to
+        PROBE_VALID_ROWS rows of the validation split to score on (the split the train cell selects on)."""
         from sklearn.model_selection import train_test_split
 
         split_col = report.split.get("split_column")
@@ -449,26 +457,37 @@ class TabularTask(TaskModule):
         X, y = df.drop(columns=[report.target]), df[report.target]
         y = y.astype(str).astype("category").cat.codes if req.task != "tabular_regression" else y.astype(float)
         strat = y if req.task == "tabular_classification" else None
-        if parts is not None:  # only the user's train rows (never a test row) feed the probe
-            train = (parts[keep].reset_index(drop=True) == "train").to_numpy()
-            X_tr, y_tr = X[train], y[train]
+        if parts is not None:  # only the user's train and valid rows (never a test row) feed the probe
+            part = parts[keep].reset_index(drop=True).to_numpy()
+            X_tr, y_tr = X[part == "train"], y[part == "train"]
+            if (part == "valid").any():
+                X_va, y_va = X[part == "valid"], y[part == "valid"]
+            else:  # carved from the user's train rows, as the load_split cell does
+                X_tr, X_va, y_tr, y_va = train_test_split(X_tr, y_tr, test_size=report.split["valid_size_of_rest"],
+                                                          random_state=seed, stratify=y_tr if strat is not None else None)
         else:
             X_rest, _, y_rest, _ = train_test_split(X, y, test_size=report.split["test_size"], random_state=seed,
                                                     stratify=strat)
-            X_tr, _, y_tr, _ = train_test_split(X_rest, y_rest, test_size=report.split["valid_size_of_rest"],
-                                                random_state=seed, stratify=None if strat is None else y_rest)
-        n = min(len(X_tr), PROBE_ROWS if req.task != "tabular_clustering" else 2000)
-        Xs, _, ys, _ = (X_tr, None, y_tr, None) if n == len(X_tr) else train_test_split(
-            X_tr, y_tr, train_size=n, random_state=seed, stratify=y_tr if strat is not None else None)
-        Xp_train, Xp_valid, yp_train, yp_valid = train_test_split(
-            Xs, ys, test_size=0.25, random_state=seed, stratify=ys if strat is not None else None)
+            X_tr, X_va, y_tr, y_va = train_test_split(X_rest, y_rest, test_size=report.split["valid_size_of_rest"],
+                                                      random_state=seed, stratify=None if strat is None else y_rest)
+
+        def sub(X_, y_, n):
+            if n >= len(X_):
+                return X_, y_
+            return train_test_split(X_, y_, train_size=n, random_state=seed,
+                                    stratify=y_ if strat is not None else None)[::2]
+
+        Xp_train, yp_train = sub(X_tr, y_tr, rows)
+        Xp_valid, yp_valid = sub(X_va, y_va, PROBE_VALID_ROWS)
         ctx = self.context(plan, req, report, {"run_dir": "", "run_id": "", "seed": seed})
         ns: dict[str, Any] = {"SEED": seed, "X_train": Xp_train, "X_valid": Xp_valid, "N_CLUSTERS": ctx["n_clusters"],
                               "Xp_train": Xp_train, "Xp_valid": Xp_valid, "yp_train": yp_train, "yp_valid": yp_valid,
-                              "metric": ctx["metric"]}
+                              "metric": ctx["metric"], "n_classes": int(y.nunique()), "TASK": req.task,
+                              "target_transform": ctx["target_transform"]}
         source = templates.render("tabular/preprocess", **ctx).replace("print(", "(lambda *a, **k: None)(")
         source += "\n\ndef make_model(name, params):\n" + templates.environment().get_template(
             "tabular/models.py.j2").render(**ctx) + "\n    raise ValueError(name)\n"
+        source += "\n\n" + templates.environment().get_template("tabular/runtime.py.j2").render(**ctx)
         source += ("\n\ndef make_probe_pipeline(name, params):\n"
                    "    return Pipeline([('prep', make_preprocessor()), ('model', make_model(name, params))])\n")
         exec(compile(source, f"<probe {plan.id}>", "exec"), ns)  # noqa: S102 - our own rendered template
@@ -558,3 +577,43 @@ class TabularTask(TaskModule):
                   ("predict", "Predict with the saved model", "tabular/predict")]
         return [CellSpec(stage=s, title=t, source=templates.render(name, **ctx),
                          params={"template": name, "recipe": ctx["recipe"]}) for s, t, name in stages]
+
+
+def _row_latency_ms(pipe: Any, name: str, ns: dict[str, Any]) -> float:
+    """Median CPU milliseconds of one raw row through the runtime the saved model answers with
+    (tabular/runtime.py.j2: the row as an array, the native booster, one thread), after a warm-up; a
+    clustering pipeline predicts through the pipeline, as its saved model does."""
+    rows = ns["Xp_valid"].head(PROBE_LATENCY_ROWS).to_dict("records")
+    if ns["N_CLUSTERS"] and ns["metric"] in ("rand_index", "adjusted_rand_index"):
+        model = {"pipeline": pipe, "features": list(ns["Xp_valid"].columns)}
+    else:
+        prep, est = pipe.named_steps["prep"], pipe.named_steps["model"]
+        member = {"name": name, "kind": name if name in ("lightgbm", "xgboost") else "sklearn", "model": est,
+                  "weight": 1.0, "task": ns["TASK"], "n_classes": ns["n_classes"], "iterations": None}
+        model = ns["single_threaded"]({
+            "task": ns["TASK"], "features": list(ns["Xp_valid"].columns), "threshold": 0.5, "members": [member],
+            "target_transform": ns["target_transform"], "prep": prep, "layout": ns["compile_rows"](prep)})
+    ns["predict_row"](model, rows[0])  # warm-up, as the measure cell does
+    lat = []
+    for r in rows:  # CPU time of one single-threaded prediction: the work, not the machine's load
+        t = time.process_time()
+        ns["predict_row"](model, r)
+        lat.append((time.process_time() - t) * 1000)
+    return float(np.median(lat))
+
+
+def _probe_score(pipe: Any, metric: str, X: pd.DataFrame, y: pd.Series, n_classes: int) -> float:
+    """The probe's validation score, as the train cell scores a candidate: binary F1 at the validation-best
+    decision threshold (tabular/train's best_threshold), every other metric on the predictions."""
+    from sklearn import metrics as skm
+
+    from . import scoring
+
+    if metric == "f1" and n_classes == 2 and (hasattr(pipe, "predict_proba") or hasattr(pipe, "decision_function")):
+        try:
+            out = pipe.predict_proba(X)[:, 1] if hasattr(pipe, "predict_proba") else pipe.decision_function(X)
+        except AttributeError:  # e.g. an SVC without probability=True exposes predict_proba but cannot use it
+            out = pipe.decision_function(X)
+        grid = np.unique(np.quantile(out, np.linspace(0.02, 0.98, 97)))
+        return float(max(skm.f1_score(y, (out >= t).astype(int), zero_division=0) for t in grid))
+    return scoring.score(metric, y, pipe.predict(X))

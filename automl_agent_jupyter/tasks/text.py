@@ -201,9 +201,9 @@ class TextTask(ModalityTask):
                    split_column=ex.get("split_column"))
         return ctx
 
-    def shrink(self, ns: dict[str, Any], seed: int) -> None:
+    def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
         rng = np.random.default_rng(seed)
-        for part, n in (("train", self.probe_train), ("valid", self.probe_valid)):
+        for part, n in (("train", max(100, int(self.probe_train * effort))), ("valid", self.probe_valid)):
             T, y = ns[f"T_{part}"], ns[f"y_{part}"]
             if len(y) > n:
                 idx = np.sort(rng.choice(len(y), size=n, replace=False))

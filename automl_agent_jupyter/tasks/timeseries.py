@@ -181,9 +181,9 @@ class TimeSeriesTask(ModalityTask):
                    freq=ex.get("freq"), fit_args="TRAIN_STARTS, VALID_STARTS")
         return ctx
 
-    def shrink(self, ns: dict[str, Any], seed: int) -> None:
+    def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
         rng = np.random.default_rng(seed)
-        ns["PROBE_N"], ns["PROBE_VALID_N"] = min(self.probe_train, len(ns["TRAIN_STARTS"])), \
+        ns["PROBE_N"], ns["PROBE_VALID_N"] = min(max(100, int(self.probe_train * effort)), len(ns["TRAIN_STARTS"])), \
             min(self.probe_valid, len(ns["VALID_STARTS"]))
         ns["PROBE_TRAIN_STARTS"] = np.sort(rng.choice(ns["TRAIN_STARTS"], ns["PROBE_N"], replace=False))
         ns["PROBE_VALID_STARTS"] = np.sort(rng.choice(ns["VALID_STARTS"], ns["PROBE_VALID_N"], replace=False))

@@ -1,0 +1,123 @@
+"""Learning-curve priors: how a probe's measurements extrapolate to the full-size model, with an interval.
+
+A probe fits a candidate at a fixed effort (a subsample of the train split, catalogue-default parameters at
+full size, a fixed number of epochs for networks). The full run spends more effort; the ratio of the two is
+the *effort ratio* r (train items x epochs, full over probe). Each curve key (``<modality>:<family>``, e.g.
+``tabular:gradient_boosting``) has power laws fitted from measurements (``learning_curves.json``, written by
+``benchmarks/fit_learning_curves.py`` from ``benchmarks/ranking.py``'s records):
+
+* error  (1 - score for bounded scores, the metric itself for error metrics):
+  ln(err_full) = ln(err_probe) - b * log10(r) (b: natural-log drop per decade of effort), residual standard
+  deviation ``sigma`` (natural log);
+* latency: ln(lat_full) = ln(lat_probe) + a * log10(r), residual ``sigma``;
+* size:    ln(size_full) = ln(size_probe) + a * log10(r), residual ``sigma``.
+
+A key without measurements falls back to the family across modalities, then to a wide default derived
+from the catalogue's ``learning_curve`` (the share of the error gap closed per 10x rows). Intervals are
+``INTERVAL_Z`` residual standard deviations wide on each side (80% under a normal residual).
+"""
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+INTERVAL_Z = 1.2816  # 80% two-sided interval under normal residuals
+DEFAULT_SIGMA = 0.35  # residual (natural log) of an unfitted error curve: wide on purpose
+# latency/size growth with the effort ratio when no measurement says otherwise (per 10x rows)
+GROWS_WITH_ROWS = {"instance_based": 2.3, "kernel": 2.0, "bagged_trees": 0.7}  # ln units per decade
+BOUNDED = ("accuracy", "f1", "f1_weighted", "f1_macro", "precision", "recall", "roc_auc", "rand_index",
+           "adjusted_rand_index", "r2", "silhouette")
+
+
+@lru_cache(maxsize=1)
+def priors() -> dict[str, Any]:
+    """The fitted priors file (``{"curves": {key: {...}}, "source": ..., ...}``); empty when absent."""
+    try:
+        text = resources.files(__package__).joinpath("learning_curves.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {"curves": {}}
+    return json.loads(text)
+
+
+def curve_key(modality: str, family: str) -> str:
+    return f"{modality}:{family}"
+
+
+def curve(modality: str, family: str, catalogue_gain: float = 0.1,
+          curves: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The prior for one family on one modality: {"metric": {b, sigma, n}, "latency": {...}, "size": {...},
+    "key": the key the numbers come from (or "default")}; ``curves`` replaces the shipped ones (benchmarks)."""
+    curves = priors().get("curves", {}) if curves is None else curves
+    own = curves.get(curve_key(modality, family))
+    if own:
+        return {**own, "key": curve_key(modality, family)}
+    same = [v for k, v in curves.items() if k.split(":", 1)[1] == family]
+    if same:  # the family measured on other modalities: the mean slopes, the widest residuals
+        out: dict[str, Any] = {"key": f"*:{family}"}
+        for part in ("metric", "latency", "size"):
+            vals = [v[part] for v in same if part in v]
+            if vals:
+                slope = "b" if part == "metric" else "a"
+                out[part] = {slope: sum(v[slope] for v in vals) / len(vals),
+                             "sigma": max(v["sigma"] for v in vals), "n": sum(v.get("n", 0) for v in vals)}
+        return out
+    b = -math.log(max(1e-3, 1 - min(0.95, catalogue_gain)))  # the error falls by (1 - gain) per decade
+    grow = GROWS_WITH_ROWS.get(family, 0.0)
+    return {"key": "default", "metric": {"b": b, "sigma": DEFAULT_SIGMA, "n": 0},
+            "latency": {"a": grow, "sigma": 0.7, "n": 0}, "size": {"a": grow, "sigma": 0.7, "n": 0}}
+
+
+def network_ratio(n_train: int, n_probe: int, epochs: int, full_epochs: int, fit_cpu_s: float,
+                  share_s: float) -> float:
+    """The effort ratio of a network: item passes its training can afford, over the probe's. Training runs
+    ``full_epochs`` over ``n_train`` items or what ``share_s`` effort seconds buy at the probe's CPU cost per
+    item pass, whichever is less; snapped to an octave grid, so CPU-time jitter (a busy machine shares caches
+    and memory bandwidth) moves a prediction only when the cost sits near a grid boundary."""
+    per_pass = fit_cpu_s / max(1, n_probe * epochs)
+    passes = min(n_train * full_epochs, share_s / max(per_pass, 1e-9))
+    ratio = max(1.0, passes / max(1, n_probe * epochs))
+    return float(2 ** round(math.log2(ratio)))
+
+
+def to_error(metric: str, value: float, higher: bool) -> float:
+    """The quantity the power law is fitted on: the gap to a perfect score, or the error metric itself."""
+    err = (1.0 - value) if higher and metric in BOUNDED or metric.startswith("f1") else abs(value)
+    return max(err, 1e-4)
+
+
+def from_error(metric: str, err: float, higher: bool) -> float:
+    return 1.0 - err if higher and metric in BOUNDED or metric.startswith("f1") else err
+
+
+def extrapolate_metric(metric: str, higher: bool, probe_value: float, ratio: float,
+                       prior: dict[str, Any]) -> tuple[float, float, float]:
+    """(prediction, interval low, interval high) for the full-size score, in the metric's own units."""
+    m = prior["metric"]
+    log_r = math.log10(max(1.0, ratio))
+    err = to_error(metric, probe_value, higher)
+    mid = math.log(err) - m["b"] * log_r
+    width = INTERVAL_Z * m["sigma"]
+    vals = sorted(from_error(metric, math.exp(x), higher) for x in (mid - width, mid, mid + width))
+    pred = from_error(metric, math.exp(mid), higher)
+    if metric in BOUNDED or metric.startswith("f1"):
+        vals = [min(1.0, v) for v in vals]
+        pred = min(1.0, pred)
+    return pred, vals[0], vals[2]
+
+
+def extrapolate_cost(part: str, probe_value: float, ratio: float, prior: dict[str, Any]) -> tuple[float, float, float]:
+    """(prediction, low, high) for latency or size at full size."""
+    c = prior[part]
+    mid = math.log(max(probe_value, 1e-6)) + c["a"] * math.log10(max(1.0, ratio))
+    width = INTERVAL_Z * c["sigma"]
+    return math.exp(mid), math.exp(mid - width), math.exp(mid + width)
+
+
+def describe(prior: dict[str, Any]) -> str:
+    m = prior["metric"]
+    where = "fitted on " + str(m.get("n", 0)) + " measurements" if prior["key"] != "default" else \
+        "unfitted default from the catalogue"
+    return f"learning curve {prior['key']} (error x r^-{m['b']:.2f}, +-{m['sigma']:.2f} log; {where})"

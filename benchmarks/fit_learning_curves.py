@@ -1,0 +1,147 @@
+"""Fit the model agent's learning-curve priors from measurements; write them as package data.
+
+Input: the records of ``benchmarks/ranking.py run`` (benchmarks/results/ranking/records.json): for every
+(dataset, plan, candidate) the probe's raw measurements (its validation score at the probe's effort, the
+effort ratio to the full run, its CPU latency and size) and what the plan's own train cell then realized
+(validation score after tuning within the budget, latency and size as trained).
+
+Per curve key ``<modality>:<family>`` (see automl_agent_jupyter/knowledge/learning_curves.py), least squares
+through the origin, in log space:
+
+* error:   ln(err_realized / err_probe)   = -b * log10(effort ratio)   (effort_ratio: as the model agent
+  computes it, for a network from the share of the budget its training had)
+* latency: ln(lat_realized / lat_probe)   =  a * log10(data ratio)   (CPU ms of one prediction, both)
+* size:    ln(size_realized / size_probe) =  a * log10(data ratio)
+
+``sigma`` is the residual standard deviation (n - 1 degrees of freedom; at least SIGMA_FLOOR, and wider
+for keys with fewer than three measurements), the interval's width.
+
+    .venv/bin/python -m benchmarks.fit_learning_curves [records.json [learning_curves.json]]
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RECORDS = HERE / "results" / "ranking" / "records.json"
+TARGET = HERE.parent / "automl_agent_jupyter" / "knowledge" / "learning_curves.json"
+SIGMA_FLOOR = 0.08
+FEW = 3  # fewer measurements than this: the residual is widened
+B_RANGE = (-0.5, 3.0)
+
+
+def _slope(xs: list[float], ys: list[float], lo: float = -5.0, hi: float = 5.0) -> tuple[float, float]:
+    """(slope through the origin, residual sd) of ys on xs; a flat x (all near 0) gives slope 0."""
+    sxx = sum(x * x for x in xs)
+    slope = sum(x * y for x, y in zip(xs, ys)) / sxx if sxx > 1e-6 else 0.0
+    slope = min(hi, max(lo, slope))
+    res = [y - slope * x for x, y in zip(xs, ys)]
+    n = len(res)
+    sd = math.sqrt(sum(r * r for r in res) / max(1, n - 1)) if n > 1 else abs(res[0]) if res else 0.0
+    sd = max(SIGMA_FLOOR, sd) * (1.0 if n >= FEW else 1.5)
+    return slope, sd
+
+
+CELL_BUDGET_S = 45.0  # what benchmarks/ranking.py gives each group's cells (a default run's training part)
+GROUP = 3
+
+
+def annotate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with ``share_s``, the effort seconds its candidate's training had (CELL_BUDGET_S over its group:
+    consecutive chunks of GROUP candidates per plan, as ranking.py trains them) when the record lacks it."""
+    seen: dict[tuple, int] = {}
+    sizes: dict[tuple, int] = {}
+    for r in rows:
+        sizes[(r["dataset"], r["plan"])] = sizes.get((r["dataset"], r["plan"]), 0) + 1
+    out = []
+    for r in rows:
+        key = (r["dataset"], r["plan"])
+        i = seen.get(key, 0)
+        seen[key] = i + 1
+        if "share_s" not in r:
+            start = i - i % GROUP
+            r = {**r, "share_s": CELL_BUDGET_S / min(GROUP, sizes[key] - start)}
+        out.append(r)
+    return out
+
+
+def effort_ratio(r: dict[str, Any]) -> float:
+    """A record's effort ratio as the model agent computes it: rows for the tabular task and classical models,
+    the affordable item passes over the probe's for a network (its training share in effort seconds)."""
+    from automl_agent_jupyter.knowledge import learning_curves as lc
+    from automl_agent_jupyter.knowledge import model_entry
+
+    p = r["probe"]
+    if not p.get("epochs"):
+        return p["effort_ratio"]
+    full = int(model_entry(r["candidate"]).get("defaults", {}).get("max_epochs", 1))
+    return lc.network_ratio(int(r["n_train"]), int(p["items"]), int(p["epochs"]), full, p["fit_cpu_s"], r["share_s"])
+
+
+def fit(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Curve key -> {"metric": {b, sigma, n}, "latency": {a, sigma, n}, "size": {a, sigma, n}, "datasets"}."""
+    from automl_agent_jupyter.knowledge import learning_curves as lc
+    from automl_agent_jupyter.tasks.scoring import higher_is_better
+
+    groups: dict[str, dict[str, Any]] = {}
+    for r in annotate(rows):
+        real, p = r.get("realized") or {}, r.get("probe") or {}
+        if real.get("valid_metric") is None or p.get("metric") is None:
+            continue
+        modality = {"image_classification": "image", "text_classification": "text",
+                    "time_series_forecasting": "time_series", "node_classification": "graph"}.get(r["task"], "tabular")
+        g = groups.setdefault(lc.curve_key(modality, r["family"]), {"m": ([], []), "l": ([], []), "s": ([], []),
+                                                                   "datasets": set()})
+        g["datasets"].add(r["dataset"])
+        higher = higher_is_better(r["metric"])
+        g["m"][0].append(math.log10(max(1.0, effort_ratio(r))))
+        g["m"][1].append(math.log(lc.to_error(r["metric"], real["valid_metric"], higher)
+                                  / lc.to_error(r["metric"], p["metric"], higher)))
+        data_ratio = math.log10(max(1.0, p.get("data_ratio", p["effort_ratio"])))
+        real_lat = real.get("latency_cpu_ms") or real.get("latency_ms")
+        for part, real_v, probe_v in (("l", real_lat, p.get("latency_ms")), ("s", real.get("size_mb"), p.get("size_mb"))):
+            if real_v and probe_v:
+                g[part][0].append(data_ratio)
+                g[part][1].append(math.log(real_v / probe_v))
+    curves = {}
+    for key, g in sorted(groups.items()):
+        slope, sb = _slope(*g["m"], -B_RANGE[1], -B_RANGE[0])  # error falls as effort grows: b = -slope
+        out: dict[str, Any] = {"metric": {"b": round(-slope, 4), "sigma": round(sb, 4), "n": len(g["m"][0])},
+                               "datasets": sorted(g["datasets"])}
+        for part, name in (("l", "latency"), ("s", "size")):
+            if g[part][0]:
+                a, sa = _slope(*g[part])
+                out[name] = {"a": round(a, 4), "sigma": round(sa, 4), "n": len(g[part][0])}
+            else:
+                out[name] = {"a": 0.0, "sigma": 0.7, "n": 0}
+        curves[key] = out
+    return curves
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    src = Path(argv[0]).resolve() if argv else RECORDS
+    target = Path(argv[1]) if len(argv) > 1 else TARGET
+    data = json.loads(src.read_text())
+    curves = fit(data["rows"])
+    where = src.relative_to(HERE.parent) if src.is_relative_to(HERE.parent) else src
+    target.write_text(json.dumps({
+        "source": f"benchmarks/ranking.py run (budget {data.get('budget_s')} s, seed {data.get('seed')}, measured "
+                  f"{data.get('measured')}) on the benchmark datasets; records in {where}",
+        "fitted_by": "benchmarks/fit_learning_curves.py: least squares through the origin in log space per "
+                     "<modality>:<family>; sigma = residual sd (widened below 3 measurements)",
+        "fitted": time.strftime("%Y-%m-%d"), "curves": curves}, indent=1) + "\n")
+    print(f"wrote {target} ({len(curves)} curves from {len(data['rows'])} records)")
+    for k, v in curves.items():
+        print(f"{k:32s} b {v['metric']['b']:+.3f} sd {v['metric']['sigma']:.3f} n {v['metric']['n']} | latency a "
+              f"{v['latency']['a']:+.2f} sd {v['latency']['sigma']:.2f} | size a {v['size']['a']:+.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The model agent's training-free ranking: the same effort for every candidate (so the same ranking on a
+busy machine), predictions with intervals from the learning-curve priors, and after training each
+candidate's realized numbers beside its predictions."""
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+
+import pytest
+from shared_data import dataset
+
+from automl_agent_jupyter import AutoMLAgent
+from automl_agent_jupyter.agents.model import ModelAgent
+from automl_agent_jupyter.knowledge import learning_curves as lc
+from automl_agent_jupyter.schema import Candidate
+
+BANANA = "Classify banana Quality as Good or Bad from the measurements; report the F1 score."
+SMS = "Classify SMS messages as spam or ham; report the F1 score."
+
+
+def _busy(stop) -> None:
+    x = 0
+    while not stop.is_set():
+        for _ in range(100000):
+            x += 1
+
+
+def _ranking(instruction: str, data: str, tmp_path, name: str) -> tuple[str | None, dict]:
+    rec = AutoMLAgent(budget_s=4).run(instruction, data=data, out=tmp_path / name, auto=False).record
+    assert rec.status == "planned", rec.message
+    return rec.selected_plan, {p.id: [(c.name, c.predicted_metric, c.predicted_interval) for c in p.candidates]
+                               for p in rec.plans}
+
+
+@pytest.mark.parametrize("instruction,data", [
+    (BANANA, "banana_quality/banana_quality.csv"), (SMS, "sms_spam/SMSSpamCollection.tsv")])
+def test_same_ranking_with_two_busy_loops_beside_it(instruction, data, tmp_path):
+    path = dataset(data)
+    quiet = _ranking(instruction, path, tmp_path, "quiet")
+    stop = mp.Event()
+    procs = [mp.Process(target=_busy, args=(stop,), daemon=True) for _ in range(2)]
+    for p in procs:
+        p.start()
+    try:
+        busy = _ranking(instruction, path, tmp_path, "busy")
+    finally:
+        stop.set()
+        for p in procs:
+            p.join()
+    assert busy == quiet  # the chosen plan, every plan's order and every prediction and interval
+
+
+def test_probe_fits_full_size_models_on_the_same_rows(tmp_path):
+    rec = AutoMLAgent(budget_s=4, top_k=10).run(BANANA, data=dataset("banana_quality/banana_quality.csv"),
+                                                out=tmp_path / "r", auto=False).record
+    cands = [c for p in rec.plans for c in p.candidates]
+    assert {c.probe["items"] for c in cands} == {2000} and {c.probe["valid_items"] for c in cands} == {1000}
+    for c in cands:
+        lo, hi = c.predicted_interval
+        assert lo <= c.predicted_metric <= hi and lo < hi
+        assert "full size" in c.basis and "learning curve" in c.basis
+        assert c.probe["effort"] == 1.0 and c.probe["fit_cpu_s"] > 0
+
+
+def test_overlapping_intervals_stay_in_the_top_k():
+    def cand(name, m, lo, hi):
+        return Candidate(name=name, predicted_metric=m, predicted_interval=[lo, hi])
+
+    probed = [cand("a", 0.95, 0.94, 0.96), cand("b", 0.93, 0.92, 0.945), cand("c", 0.925, 0.90, 0.935),
+              cand("d", 0.80, 0.78, 0.82)]
+    top = ModelAgent._keep_overlapping(probed[:1], probed, "f1", {}, 1)
+    assert [c.name for c in top] == ["a", "b"]  # b's interval reaches a's: both kept; c and d are clearly worse
+    top = ModelAgent._keep_overlapping(probed[:2], probed, "f1", {}, 2)
+    assert [c.name for c in top] == ["a", "b", "c"]
+    # an error metric: lower is better, overlap is on the other side
+    probed = [cand("a", 0.10, 0.09, 0.11), cand("b", 0.105, 0.10, 0.12), cand("c", 0.2, 0.18, 0.22)]
+    assert [c.name for c in ModelAgent._keep_overlapping(probed[:1], probed, "rmse", {}, 1)] == ["a", "b"]
+
+
+def test_extrapolation_and_fit_agree():
+    from benchmarks.fit_learning_curves import fit
+
+    # the error halves per 10x effort on three datasets: the fit recovers b = ln 2 (per decade) with no residual
+    rows = [{"dataset": d, "task": "tabular_classification", "metric": "accuracy", "family": "toy",
+             "probe": {"metric": 1 - e, "effort_ratio": r, "data_ratio": r, "latency_ms": 1.0, "size_mb": 1.0},
+             "realized": {"valid_metric": 1 - e * 0.5 ** math.log10(r), "latency_ms": r, "size_mb": 1.0}}
+            for d, e, r in (("x", 0.2, 10), ("y", 0.1, 100), ("z", 0.3, 4))]
+    curves = fit(rows)
+    prior = lc.curve("tabular", "toy", curves=curves)
+    assert prior["key"] == "tabular:toy"
+    assert prior["metric"]["b"] == pytest.approx(math.log(2), abs=1e-3)
+    assert prior["latency"]["a"] == pytest.approx(math.log(10), abs=1e-3)  # latency grows with the rows here
+    pred, lo, hi = lc.extrapolate_metric("accuracy", True, 0.8, 10, prior)
+    assert pred == pytest.approx(0.9, abs=1e-3) and lo < pred < hi
+    pred, lo, hi = lc.extrapolate_metric("rmse", False, 2.0, 10, prior)  # an error metric falls the same way
+    assert pred == pytest.approx(1.0, abs=1e-3) and lo < pred < hi
+    assert lc.curve("tabular", "unmeasured_family", 0.3, curves=curves)["key"] == "default"
+
+
+def test_run_record_puts_realized_numbers_beside_predictions(tmp_path):
+    rec = AutoMLAgent(budget_s=4).run(BANANA, data=dataset("banana_quality/banana_quality.csv"),
+                                      out=tmp_path / "r").record
+    assert rec.status == "succeeded", rec.message
+    tried = next(p for p in rec.plans if p.id == rec.selected_plan)
+    trained = [c for c in tried.candidates if c.realized]  # a candidate the budget left no time for has none
+    assert trained
+    for c in trained:
+        r = c.realized
+        assert 0.5 < r["valid_metric"] <= 1 and r["latency_ms"] > 0 and r["size_mb"] > 0, c
+        assert isinstance(r["within_interval"], bool)
+    chosen = [c for c in tried.candidates if c.realized.get("chosen")]
+    if chosen:  # a single model was kept (not an ensemble): its cost is the saved model's
+        assert chosen[0].realized["measured_on"] == "saved model"
+    others = [p for p in rec.plans if p.id != rec.selected_plan]
+    assert all(not c.realized for p in others for c in p.candidates)  # not trained: nothing claimed
+
+
+def test_cpu_cap_scales_the_effort_for_every_candidate_alike(tmp_path):
+    from automl_agent_jupyter.tasks import for_task
+
+    m = AutoMLAgent(budget_s=4, n_plans=2).manager()
+    rec = m.plan(BANANA, data=dataset("banana_quality/banana_quality.csv"), out=tmp_path / "r")
+    settings = {**m.settings.as_dict(), "probe_cpu_s": 0.3}  # far less than full-effort probes spend
+    plans = m.model_agent._probe_all(for_task(m.req.task), rec.plans, m.req, rec.data_report, m.data, settings)
+    cands = [c for p in plans for c in p.candidates]
+    efforts = {c.probe["effort"] for c in cands}
+    assert len(efforts) == 1 and efforts.pop() < 1  # halved for all alike, never per candidate
+    assert len({c.probe["items"] for c in cands}) == 1 and cands[0].probe["items"] < 2000
+    assert all("CPU cap" in c.basis for c in cands)
