@@ -82,7 +82,8 @@ def train_group(m: Any, plan: Any, names: list[str], folder: Path) -> dict[str, 
     folder.mkdir(parents=True, exist_ok=True)
     settings = {"run_id": folder.name, "run_dir": str(folder), "seed": m.settings.seed, "storage": None,
                 "budget_s": CELL_BUDGET_S}
-    cells = for_task(m.req.task).cells(sub, m.req, m.record.data_report, settings)
+    pl = m.planning
+    cells = for_task(pl.requirements.task).cells(sub, pl.requirements, pl.report, settings)
     ex = NamespaceExecutor()
     for cell in cells:
         if cell.stage in ("save", "predict"):
@@ -118,7 +119,8 @@ def run(keys: list[str], budget_s: float, seed: int, save: Any = None) -> list[d
                 checked = ModelAgent.check(plan.model_copy(update={"candidates": [
                     c for c in plan.candidates if c.name in names]}), results, metric)
                 for c in checked.candidates:
-                    rows.append({"dataset": key, "task": m.req.task, "metric": metric, "plan": plan.id,
+                    rows.append({"dataset": key, "task": m.planning.requirements.task, "metric": metric,
+                                 "plan": plan.id,
                                  "share_s": CELL_BUDGET_S / len(names),
                                  "recipe": plan.preprocessing.get("recipe"), "candidate": c.name, "family": c.family,
                                  "n_train": rec.data_report.split["sizes"]["train"],

@@ -81,7 +81,7 @@ def test_extrapolation_and_fit_agree():
     from benchmarks.fit_learning_curves import fit
 
     # the error halves per 10x effort on three datasets: the fit recovers b = ln 2 (per decade) with no residual
-    rows = [{"dataset": d, "task": "tabular_classification", "metric": "accuracy", "family": "toy",
+    rows = [{"dataset": d, "plan": "P1", "task": "tabular_classification", "metric": "accuracy", "family": "toy",
              "probe": {"metric": 1 - e, "effort_ratio": r, "data_ratio": r, "latency_ms": 1.0, "size_mb": 1.0},
              "realized": {"valid_metric": 1 - e * 0.5 ** math.log10(r), "latency_ms": r, "size_mb": 1.0}}
             for d, e, r in (("x", 0.2, 10), ("y", 0.1, 100), ("z", 0.3, 4))]
@@ -121,7 +121,9 @@ def test_cpu_cap_scales_the_effort_for_every_candidate_alike(tmp_path):
     m = AutoMLAgent(budget_s=4, n_plans=2).manager()
     rec = m.plan(BANANA, data=dataset("banana_quality/banana_quality.csv"), out=tmp_path / "r")
     settings = {**m.settings.as_dict(), "probe_cpu_s": 0.3}  # far less than full-effort probes spend
-    plans = m.model_agent._probe_all(for_task(m.req.task), rec.plans, m.req, rec.data_report, m.data, settings)
+    pl = m.planning
+    plans = m.planner.model_agent._probe_all(for_task(pl.requirements.task), rec.plans, pl.requirements, pl.report,
+                                             pl.data, settings)
     cands = [c for p in plans for c in p.candidates]
     efforts = {c.probe["effort"] for c in cands}
     assert len(efforts) == 1 and efforts.pop() < 1  # halved for all alike, never per candidate
