@@ -44,8 +44,8 @@ class Run:
         """Predictions of the saved model (loaded from disk as a deployment would)."""
         import importlib.util
 
-        path = self.folder / "predict.py"
-        if not path.exists():
+        path = self.folder / "predict.py"  # written with the cells; usable once the save cell saved the model
+        if "model" not in self.record.artifacts or not path.exists():
             raise FileNotFoundError(f"run {self.record.run_id} has no saved model (status {self.status})")
         spec = importlib.util.spec_from_file_location(f"automl_predict_{self.record.run_id}", path)
         mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from . import leaderboard
@@ -212,6 +213,7 @@ class Implementation:
             verdict.brain_opinion = opinion.text if log.brain.from_llm("verify_implementation") else ""
         rec.verification = self.verdict = verdict
         cells = self.planning.task.replay_cells(self.cells, results or {})  # what reruns the same fits
+        cells = with_deploy_files(cells, log.folder.path)  # pipeline.py rebuilds predict.py / serve.py too
         rec.artifacts["script"] = str(log.folder.write_script(cells, rec))
         rec.artifacts["notebook"] = str(log.folder.write_notebook(cells, rec))
         rec.artifacts["record"] = str(log.folder.path / "run.json")
@@ -228,3 +230,22 @@ class Implementation:
             rec.status, rec.message = "failed", verdict.reasons[0]
         log.save()
         return verdict
+
+
+DEPLOY_FILES = ("predict.py", "serve.py")
+
+
+def with_deploy_files(cells: list[CellSpec], run_dir: Path) -> list[CellSpec]:
+    """The cells for the standalone pipeline.py / pipeline.ipynb: the setup cell also writes the run's
+    deployment files (as they are in the run folder), so that the pipeline rebuilds the whole run folder on
+    its own. The cells of the live notebook only load them."""
+    files = {n: (run_dir / n).read_text(encoding="utf-8") for n in DEPLOY_FILES if (run_dir / n).is_file()}
+    if not files or not cells:
+        return cells
+    lines = ["", "", "# The run's deployment files (written beside its cells; the save and predict stages load them),",
+             "# written here too so that this pipeline rebuilds the run folder on its own."]
+    for name, text in files.items():
+        literal = f"r'''{text}'''" if "'''" not in text and not text.endswith("\\") else repr(text)
+        lines.append(f"(RUN_DIR / {name!r}).write_text({literal}, encoding=\"utf-8\")")
+    first = cells[0].model_copy(update={"source": cells[0].source.rstrip("\n") + "\n".join(lines) + "\n"})
+    return [first, *cells[1:]]

@@ -7,6 +7,7 @@ what was flagged and why.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..brains import Brain
@@ -38,7 +39,9 @@ class OperationAgent:
         With ``previous`` (a re-render after a repair), the brain is not asked again: earlier edits are
         kept for the cells whose template did not change.
         """
-        cells = for_task(req.task).cells(plan, req, report, settings)
+        task = for_task(req.task)
+        cells = task.cells(plan, req, report, settings)
+        self.write_files(task.files(plan, req, report, settings), settings.get("run_dir"))
         if previous is not None:
             old = {c.stage: c for c in previous}
             for c in cells:
@@ -64,6 +67,16 @@ class OperationAgent:
             c.flagged, c.approved = flagged, bool(flagged)
             c.replace_source(new)
         return cells
+
+    @staticmethod
+    def write_files(files: dict[str, str], run_dir: str | None) -> None:
+        """The deployment files (predict.py, serve.py) into the run folder, where the cells expect them."""
+        if not run_dir:
+            return
+        folder = Path(run_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
 
     # ------------------------------------------------------------------------------ repairing
     def diagnose(self, cell: CellSpec, result: CellResult, attempt: int, plan: Plan,

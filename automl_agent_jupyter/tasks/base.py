@@ -28,6 +28,7 @@ class TaskModule(ABC):
 
     tasks: tuple[str, ...] = ()
     modality = "tabular"
+    template_dir = "tabular"  # templates/<template_dir>/: this task's cells and its predict_file.py.j2
 
     # ---------------------------------------------------------------- data agent
     @abstractmethod
@@ -83,3 +84,17 @@ class TaskModule(ABC):
     @abstractmethod
     def cells(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> list[CellSpec]:
         """The plan as ordered, rerunnable code cells."""
+
+    @abstractmethod
+    def context(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> dict[str, Any]:
+        """What the templates are rendered with."""
+
+    def files(self, plan: Plan, req: Requirements, report: DataReport, settings: dict[str, Any]) -> dict[str, str]:
+        """The run folder's deployment files, rendered from templates with the cells' context: ``predict.py``
+        (templates/<template_dir>/predict_file.py.j2) and ``serve.py`` (templates/common/serve.py.j2). They
+        load the model the save cell writes; the operation agent writes them beside the cells."""
+        from .. import templates
+
+        ctx = self.context(plan, req, report, settings)
+        return {"predict.py": templates.render(f"{self.template_dir}/predict_file", **ctx),
+                "serve.py": templates.render("common/serve", **{**ctx, "modality": self.template_dir})}
