@@ -102,9 +102,10 @@ def extrapolate_metric(metric: str, higher: bool, probe_value: float, ratio: flo
     width = INTERVAL_Z * m["sigma"]
     vals = sorted(from_error(metric, math.exp(x), higher) for x in (mid - width, mid, mid + width))
     pred = from_error(metric, math.exp(mid), higher)
-    if metric in BOUNDED or metric.startswith("f1"):
-        vals = [min(1.0, v) for v in vals]
-        pred = min(1.0, pred)
+    if metric in BOUNDED or metric.startswith("f1"):  # a score stays within [0, 1] (r2 at most 1)
+        low = -math.inf if metric == "r2" else 0.0
+        vals = [min(1.0, max(low, v)) for v in vals]
+        pred = min(1.0, max(low, pred))
     return pred, vals[0], vals[2]
 
 
