@@ -226,7 +226,18 @@ def _busy(stop: Any) -> None:
             x += 1
 
 
+def fresh_probes() -> None:
+    """Forget the task modules' probe caches (a module keeps one dataset's probes while its data object lives,
+    and the tabular reader keeps the last table), so the next planning probes every candidate again."""
+    from automl_agent_jupyter.tasks import for_task
+
+    for task in ("tabular_classification", "image_classification", "text_classification",
+                 "time_series_forecasting", "node_classification"):
+        for_task(task)._probe_data = None
+
+
 def ranking_of(key: str, seed: int, budget_s: float) -> dict[str, Any]:
+    fresh_probes()
     m = _agent(budget_s=budget_s, seed=seed).manager()
     path, instruction = DATASETS[key]
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,6 +26,9 @@ def _busy(stop) -> None:
 
 
 def _ranking(instruction: str, data: str, tmp_path, name: str) -> tuple[str | None, dict]:
+    from benchmarks.ranking import fresh_probes
+
+    fresh_probes()  # probe again: a task module keeps a dataset's probes while its data object lives
     rec = AutoMLAgent(budget_s=4).run(instruction, data=data, out=tmp_path / name, auto=False).record
     assert rec.status == "planned", rec.message
     return rec.selected_plan, {p.id: [(c.name, c.predicted_metric, c.predicted_interval) for c in p.candidates]
