@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import re
 import time
 from pathlib import Path
@@ -81,9 +82,14 @@ def test_progress_plots_leaderboard_and_answer(lab, example):
         raise AssertionError(f"the run did not finish: {exc}\n{attempts(lab)}") from None
     lab.wait_idle()
     nb = lab.notebook_json()
-    index = [i for i, c in enumerate(nb["cells"]) if c.get("metadata", {}).get("automl_agent")][-len(STAGES):]
-    gen = [nb["cells"][i] for i in index]  # the cells of the plan that was kept
-    assert [c["metadata"]["automl_agent"]["stage"] for c in gen] == STAGES
+    # the cells of the plan that was kept (a revision inserts its cells again; the last copy of each stage ran)
+    run_dir = next(Path(p) for p in (lab.server.root / "runs").glob("*") if (p / "run.json").exists())
+    kept = json.loads((run_dir / "run.json").read_text())["selected_plan"]
+    last = {c["metadata"]["automl_agent"]["stage"]: i for i, c in enumerate(nb["cells"])
+            if (c.get("metadata", {}).get("automl_agent") or {}).get("plan") == kept}
+    assert set(last) == set(STAGES), (kept, last)
+    index = [last[s] for s in STAGES]
+    gen = [nb["cells"][i] for i in index]
     assert all(c["execution_count"] for c in gen) and [errors_in(c) for c in gen] == [[]] * len(STAGES), attempts(lab)
 
     # the evaluate cell shows each plot as an image, and the run folder holds the same PNGs
@@ -91,7 +97,6 @@ def test_progress_plots_leaderboard_and_answer(lab, example):
     images = [base64.b64decode(o["data"]["image/png"]) for o in evaluate["outputs"]
               if o.get("output_type") == "display_data" and "image/png" in o.get("data", {})]
     assert len(images) >= len(expected) and all(img[:4] == b"\x89PNG" and len(img) > 2000 for img in images)
-    run_dir = next(Path(p) for p in (lab.server.root / "runs").glob("*") if (p / "run.json").exists())
     for plot in expected:
         png = run_dir / "plots" / f"{plot}.png"
         assert png.exists() and png.stat().st_size > 2000, plot
