@@ -72,7 +72,7 @@ class ModelAgent:
                 candidates = [Candidate(name=k, family=model_entry(k)["family"]) for k in plan.model_families]
                 if settings.get("probe", True):
                     candidates = task.probe(plan, candidates, data, report, req, settings["seed"],
-                                            budget_s=settings.get("budget_s"), effort=effort)
+                                            budget_s=settings["budget_s"], effort=effort)
                 probed.append(plan.model_copy(update={"candidates": candidates}))
             spent = sum(c.probe.get("fit_cpu_s", 0.0) for p in probed for c in p.candidates)
             if spent <= cap or effort <= MIN_EFFORT:

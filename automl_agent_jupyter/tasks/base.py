@@ -54,7 +54,7 @@ class TaskModule(ABC):
 
     @abstractmethod
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
-              req: Requirements, seed: int, budget_s: float | None = None, effort: float = 1.0) -> list[Candidate]:
+              req: Requirements, seed: int, budget_s: float, effort: float = 1.0) -> list[Candidate]:
         """Cheap training-free-style evidence: default models on a small train subsample, labelled as such.
         Every candidate gets the same effort (items, epochs, full-size models), never the same seconds, so the
         evidence does not depend on the machine's speed or load; ``effort`` (<= 1) scales it for all

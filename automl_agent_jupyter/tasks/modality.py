@@ -70,13 +70,6 @@ def _cpu_latency_ms(ns: dict[str, Any], model: Any) -> float:
 
 
 
-def probe_budget() -> float:
-    """The configured default budget (AUTOML_AGENT_BUDGET_S), for probes called without the run's budget."""
-    from ..config import Settings
-
-    return float(Settings().budget_s)
-
-
 def random_split(n: int, user: dict[str, float] | None, seed: int, stratified: bool,
                  default_test: float = 0.1, default_valid: float = 0.1) -> dict[str, Any]:
     """The split policy of the random-split tasks (image, text without a given split)."""
@@ -180,11 +173,11 @@ class ModalityTask(TaskModule):
         return notes
 
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
-              req: Requirements, seed: int, budget_s: float | None = None, effort: float = 1.0) -> list[Candidate]:
+              req: Requirements, seed: int, budget_s: float, effort: float = 1.0) -> list[Candidate]:
         """Each candidate's own generated code at the same effort: the same train items (``probe_train`` x
         effort), the same validation items, ``probe_epochs`` epochs for every network, one fit of the catalogue
         defaults for every classical model; never a number of seconds."""
-        self._budget_s = budget_s if budget_s is not None else probe_budget()
+        self._budget_s = budget_s
         # shared across the plans of one dataset; holding the object (not its id) so a later run's data
         # can never be mistaken for it
         if getattr(self, "_probe_data", None) is not data or getattr(self, "_probe_effort", None) != effort:

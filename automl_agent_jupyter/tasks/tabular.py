@@ -362,7 +362,7 @@ class TabularTask(TaskModule):
         return pool
 
     def probe(self, plan: Plan, candidates: list[Candidate], data: pd.DataFrame, report: DataReport,
-              req: Requirements, seed: int, budget_s: float | None = None, effort: float = 1.0) -> list[Candidate]:
+              req: Requirements, seed: int, budget_s: float, effort: float = 1.0) -> list[Candidate]:
         """Every candidate at full size (catalogue defaults: all its trees, all its iterations) fitted on the
         same train-split rows and scored on the same validation rows: the same effort for every candidate, so
         the order does not depend on how fast or busy the machine is. ``effort`` (1 = PROBE_ROWS rows) scales
