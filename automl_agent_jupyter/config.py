@@ -94,6 +94,9 @@ class Settings:
                                flag="--llm", configurable=True, kind=str)
     probe: bool = _setting("probe", True, "Rank candidates with a quick labelled probe fit (training-free "
                            "otherwise).", configurable=True)
+    cluster: str | None = _setting("cluster", None, "Ray cluster address (ray://HOST:PORT, or HOST:PORT of its "
+                                   "head); the accepted plan's trials run as Ray tasks on its workers. None: in "
+                                   "this process.", flag="--cluster", configurable=True, kind=str)
     knowledge_sources: str = _setting("knowledge_sources", "local", "Where retrieval looks: local (the shipped "
                                       "knowledge base) plus any of huggingface, kaggle, arxiv.")
     # ---- the LLM brain (used only when llm names a model)

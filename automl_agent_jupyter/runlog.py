@@ -148,5 +148,5 @@ class RunLog:
         the budget (less ``reserve_s`` kept back for a revision)."""
         s = self.settings
         return {"run_id": self.record.run_id, "run_dir": str(self.folder.path), "seed": s.seed,
-                "storage": s.optuna_storage(str(self.folder.path)),
+                "storage": s.optuna_storage(str(self.folder.path)), "cluster": s.cluster,
                 "budget_s": max(MIN_CELL_BUDGET_S, self.remaining_s() - reserve_s)}

@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 .venv/bin/pip install -q --upgrade pip
 # CPU build of torch, pinned: an open range pulls a multi-GB CUDA build (users with GPUs bring their own).
 .venv/bin/pip install -q "torch==2.13.0"
-.venv/bin/pip install -q -e ".[test,deep]"
+.venv/bin/pip install -q -e ".[test,deep,cluster]"
 # The extension's lint tools (tests/test_lint.py): its built assets are committed, so only lint needs Node.
 if command -v npm >/dev/null 2>&1; then
   (cd labextension && npm ci --no-audit --no-fund --loglevel=error) || echo "setup: npm ci failed; the extension lint test will fail" >&2

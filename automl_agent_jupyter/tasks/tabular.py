@@ -544,7 +544,7 @@ class TabularTask(TaskModule):
             "candidates": plan.candidates, "candidate_specs": cand_specs,
             "classification": task == "tabular_classification",
             "target_transform": plan.preprocessing.get("target_transform", "none"),
-            "storage": settings.get("storage"), "budget_s": round(float(settings.get("budget_s", 60)), 1),
+            "storage": settings.get("storage"), "cluster": settings.get("cluster"), "budget_s": round(float(settings.get("budget_s", 60)), 1),
             "tail_s": TAIL_S, "measure_cap_s": MEASURE_CAP_S,
             "latency_limit_ms": next((c.value for c in req.problem.complexity_metrics
                                       if c.name == "inference_latency"), None),
