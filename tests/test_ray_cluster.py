@@ -53,7 +53,7 @@ def local_cluster():
         while "Ray runtime started" not in head_log.read_text():  # the head node is up (ray start says so)
             if head.poll() is not None or time.time() > deadline:  # Ray's own 30 s startup limits, on a busy machine
                 pytest.skip(f"the local Ray head did not start (load {os.getloadavg()[0]:.0f} on {os.cpu_count()} "
-                            f"CPUs): {head_log.read_text().strip().splitlines()[-1][:200]}")
+                            f"CPUs): {(head_log.read_text().strip().splitlines() or [''])[-1][:200]}")
             time.sleep(1)
         log = open(Path(tmp) / "worker.log", "w")  # noqa: SIM115 - the worker writes to it while it runs
         worker = subprocess.Popen([RAY, "start", f"--address=127.0.0.1:{gcs}", "--num-cpus=2", f"--temp-dir={tmp}",
@@ -71,7 +71,7 @@ def local_cluster():
                 break
             if worker.poll() is not None or time.time() > deadline:
                 pytest.skip(f"the local Ray worker did not join (load {os.getloadavg()[0]:.0f} on {os.cpu_count()} "
-                            f"CPUs): {Path(log.name).read_text().strip().splitlines()[-1][:200]}")
+                            f"CPUs): {(Path(log.name).read_text().strip().splitlines() or [''])[-1][:200]}")
             time.sleep(1)
         yield {"address": f"127.0.0.1:{gcs}", "api": api,
                "worker_node": next(n.node_id for n in nodes if not n.is_head_node)}
