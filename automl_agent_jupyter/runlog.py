@@ -149,4 +149,5 @@ class RunLog:
         s = self.settings
         return {"run_id": self.record.run_id, "run_dir": str(self.folder.path), "seed": s.seed,
                 "storage": s.optuna_storage(str(self.folder.path)), "cluster": s.cluster,
-                "budget_s": max(MIN_CELL_BUDGET_S, self.remaining_s() - reserve_s)}
+                "budget_s": max(MIN_CELL_BUDGET_S, self.remaining_s() - reserve_s),
+                "resume": len(self.record.segments) > 1}  # a resumed run reuses what is on disk (Optuna trials)

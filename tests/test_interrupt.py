@@ -208,3 +208,67 @@ def test_percent_automl_resume_in_a_kernel(tmp_path, small_banana):
         assert "nothing to resume" in str(again.error_in_exec)
     finally:
         shell.run_line_magic("unload_ext", "automl_agent_jupyter")
+
+
+def _complete_trials(db: Path) -> dict[str, list[tuple[int, float]]]:
+    """Per Optuna study in the run's sqlite storage: (trial id, value) of its COMPLETE trials (read-only)."""
+    import sqlite3
+
+    if not db.exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            rows = con.execute("SELECT s.study_name, t.trial_id, v.value FROM trials t "
+                               "JOIN studies s ON s.study_id = t.study_id "
+                               "JOIN trial_values v ON v.trial_id = t.trial_id "
+                               "WHERE t.state = 'COMPLETE' ORDER BY t.trial_id").fetchall()
+    except sqlite3.Error:
+        return {}  # not created yet, or being written
+    out: dict[str, list[tuple[int, float]]] = {}
+    for study, trial, value in rows:
+        out.setdefault(study, []).append((trial, value))
+    return out
+
+
+def test_resume_reuses_the_finished_optuna_trials(tmp_path, small_banana):
+    """Ctrl-C in the train cell once search trials have finished; resumed, the train cell keeps the study
+    (nothing deleted), counts those trials as done (the record says how many per candidate), spends only the
+    budget left on new ones, and the run reaches a verified model."""
+    out = tmp_path / "run"
+    proc = _cli("run", INSTRUCTION, "--data", small_banana, "--out", str(out), "--budget", "40", "--plans", "1",
+                cwd=tmp_path)
+    _wait_for_stage(proc, out, "cell:train")
+    db = out / "optuna.sqlite3"
+    deadline = time.monotonic() + 60
+    while not any(_complete_trials(db).values()):
+        assert proc.poll() is None and time.monotonic() < deadline, "no search trial finished in the train cell"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    before = _complete_trials(db)
+    rec = _record(out)
+    assert rec["status"] == "interrupted" and rec["interruption"]["stage"] == "cell:train", rec["message"]
+    left = rec["segments"][0]["budget_s"] - sum(v for k, v in rec["timings"].items() if k.startswith("cell:")
+                                                or k in ("agent_stages", "code_generation", "debugging"))
+    resumed = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "resume", str(out), "--quiet"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert resumed.returncode == 0 and "Traceback" not in resumed.stderr, resumed.stderr
+    rec = _record(out)
+    assert rec["status"] == "succeeded" and rec["verification"] and rec["metrics"]["test"], rec["message"]
+    assert [s["resumed_from"] for s in rec["segments"]] == [None, "cell:train"]
+    assert abs(rec["segments"][1]["budget_s"] - left) < 1.0  # only the budget that was left
+    after = _complete_trials(db)
+    for study, trials in before.items():  # the earlier trials are still in the study: not deleted, not rerun
+        assert after[study][:len(trials)] == trials, study
+    assert "RESUME = True" in (out / "pipeline.py").read_text()  # the setup cell says it (the replay ignores it)
+    selection = json.loads((out / "results.json").read_text())["selection"]["candidates"]
+    for study, trials in before.items():
+        name = study.split(f"{out.name}-", 1)[1].split("-", 1)[1]  # <run folder>-<plan id>-<candidate>
+        assert selection[name]["reused_trials"] == len(trials), (name, selection[name]["reused_trials"], before)
+        marked = [t for t in selection[name]["trials"] if t.get("reused")]
+        assert sorted(t["valid"] for t in marked) == sorted(round(v, 6) for _, v in trials)
+        sources = [t["source"] for t in selection[name]["trials"]]
+        # the best reused configuration is refit (not searched again) unless a portfolio trial beat it
+        assert "reused best" in sources or max(t["valid"] for t in selection[name]["trials"]
+                                                if t["source"].startswith("portfolio") and t["valid"] is not None) \
+            >= max(v for _, v in trials)

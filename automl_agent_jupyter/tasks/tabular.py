@@ -545,7 +545,7 @@ class TabularTask(TaskModule):
             "classification": task == "tabular_classification",
             "target_transform": plan.preprocessing.get("target_transform", "none"),
             "storage": settings.get("storage"), "cluster": settings.get("cluster"), "budget_s": round(float(settings.get("budget_s", 60)), 1),
-            "tail_s": TAIL_S, "measure_cap_s": MEASURE_CAP_S,
+            "resume": bool(settings.get("resume")), "tail_s": TAIL_S, "measure_cap_s": MEASURE_CAP_S,
             "latency_limit_ms": next((c.value for c in req.problem.complexity_metrics
                                       if c.name == "inference_latency"), None),
             "n_clusters": req.problem.n_clusters or max(2, len(report.class_counts) or 2),
