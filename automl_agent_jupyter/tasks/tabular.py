@@ -483,6 +483,7 @@ class TabularTask(TaskModule):
         ns: dict[str, Any] = {"SEED": seed, "X_train": Xp_train, "X_valid": Xp_valid, "N_CLUSTERS": ctx["n_clusters"],
                               "Xp_train": Xp_train, "Xp_valid": Xp_valid, "yp_train": yp_train, "yp_valid": yp_valid,
                               "metric": ctx["metric"], "n_classes": int(y.nunique()), "TASK": req.task,
+                              "np": np, "pd": pd,  # as the load cell imports them (the runtime's DataFrame path)
                               "target_transform": ctx["target_transform"]}
         source = templates.render("tabular/preprocess", **ctx).replace("print(", "(lambda *a, **k: None)(")
         source += "\n\ndef make_model(name, params):\n" + templates.environment().get_template(
