@@ -133,8 +133,11 @@ class Implementation:
         return Next("run", min(changed + [index]), changed)
 
     def cell_settings(self) -> dict[str, Any]:
-        """The run's settings for the cells, the budget less what a revision may still need."""
-        return self.log.cell_settings(revision_reserve_s(self.log, self.planning.requirements))
+        """The run's settings for the cells, the budget less what a revision may still need. Fixed when the
+        plan's cells are first written: a repair's re-render keeps the deadline the setup cell set."""
+        if getattr(self, "_cell_settings", None) is None:
+            self._cell_settings = self.log.cell_settings(revision_reserve_s(self.log, self.planning.requirements))
+        return dict(self._cell_settings)
 
     # ------------------------------------------------------------------ decisions on validation
     def judge_on_validation(self, results: dict[str, Any] | None) -> Verdict | None:

@@ -243,18 +243,23 @@ class RunFolder:
         return path
 
     def write_notebook(self, cells: list[CellSpec], record: RunRecord) -> Path:
-        import nbformat
+        """pipeline.ipynb (nbformat 4.5), written as JSON: importing nbformat costs seconds (its schema
+        validator), which a run's time budget should not pay."""
+        def lines(text: str) -> list[str]:
+            return text.splitlines(keepends=True)
 
-        nb = nbformat.v4.new_notebook()
-        nb.cells.append(nbformat.v4.new_markdown_cell(
-            f"# AutoML-Agent run `{record.run_id}`\n\n**Instruction:** {record.instruction}\n\n"
-            f"Plan **{record.selected_plan}**; one cell per stage, rerunnable in order."))
-        for c in cells:
-            nb.cells.append(nbformat.v4.new_code_cell(
-                c.source, metadata={"automl_agent": {"run_id": record.run_id, "stage": c.stage}}))
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        intro = (f"# AutoML-Agent run `{record.run_id}`\n\n**Instruction:** {record.instruction}\n\n"
+                 f"Plan **{record.selected_plan}**; one cell per stage, rerunnable in order.")
+        nb_cells: list[dict] = [{"cell_type": "markdown", "id": "intro", "metadata": {}, "source": lines(intro)}]
+        for i, c in enumerate(cells):
+            nb_cells.append({"cell_type": "code", "id": f"{c.stage}-{i}"[:64], "execution_count": None, "outputs": [],
+                             "metadata": {"automl_agent": {"run_id": record.run_id, "stage": c.stage}},
+                             "source": lines(c.source)})
+        nb = {"cells": nb_cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"}}}
         path = self.ensure().path / "pipeline.ipynb"
-        nbformat.write(nb, str(path))
+        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         return path
 
 

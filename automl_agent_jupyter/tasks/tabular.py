@@ -129,7 +129,7 @@ def read_table(path: str) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
             df = reader["read_table"](str(p), {})
         except Exception as exc:
             raise DataError(f"could not read {p.name} as Parquet: {str(exc).splitlines()[0][:200]}") from None
-        return _remember(key, _check_shape(df, path), {}, [])
+        return _remember(key, _check_shape(df, path), {}, ["read as Parquet"])
     notes: list[str] = []
     if p.name.lower().endswith(".gz"):
         import gzip
@@ -139,6 +139,7 @@ def read_table(path: str) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
                 head = f.read(65536)
         except OSError:
             raise DataError(f"{p.name} is not a valid gzip file") from None
+        notes.append("gzip-compressed: read as a compressed CSV")
     else:
         with p.open("rb") as f:
             head = f.read(65536)
@@ -212,6 +213,32 @@ def split_parts(df: pd.DataFrame, column: str) -> pd.Series:
     return parts
 
 
+DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")  # as runtime.py.j2 expands them
+
+
+def _is_datetime(s: pd.Series) -> bool:
+    """Text that reads as dates/times in at least 90% of a sample (with digits and a date or time separator)."""
+    sample = s.dropna().astype(str).head(200)
+    if sample.empty or not sample.str.contains(r"\d{1,4}[-/:.]\d{1,2}", regex=True).mean() >= 0.9:
+        return False
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def _template_function(name: str, template: str) -> Any:
+    """A helper the generated cells define, as a Python function here: one source for both."""
+    ns: dict[str, Any] = {"np": np, "pd": pd}
+    exec(compile(templates.render(template), f"<{template}>", "exec"), ns)  # noqa: S102 - our own template
+    return ns[name]
+
+
+safe_stratify = _template_function("safe_stratify", "tabular/stratify")
+
+
 class TabularTask(TaskModule):
     tasks = ("tabular_classification", "tabular_regression", "tabular_clustering")
     modality = "tabular"
@@ -266,13 +293,21 @@ class TabularTask(TaskModule):
             elif nun <= 1:
                 report.dropped_columns[str(col)] = "constant"
                 kind = "constant"
+            elif kind == "categorical" and _is_datetime(s):
+                kind = "datetime"
+                report.notes.append(f"'{col}' holds dates/times: expanded into year, month, day, day of week and hour")
             elif nun == n and (kind == "categorical" or "id" in str(col).lower().split("_")
                                or str(col).lower() in ("id", "index") or s.is_monotonic_increasing):
                 report.dropped_columns[str(col)] = "ID-like: a different value in every row"
                 kind = "id"
+                report.notes.append(f"'{col}' looks like an ID (a different value in every row): left out")
             elif kind == "categorical" and nun > 0.5 * n and s.astype(str).str.len().mean() > 25:
                 report.dropped_columns[str(col)] = "free text (use a text task for it)"
                 kind = "text"
+                report.notes.append(f"'{col}' is free text ({nun} distinct values): left out; a text task can use it")
+            elif kind == "categorical" and nun > 50:
+                report.notes.append(f"'{col}' is a high-cardinality category ({nun} values): ordinal codes for trees, "
+                             "the 20 most frequent one-hot for other models")
             report.column_profiles.append(ColumnProfile(name=str(col), dtype=str(s.dtype), kind=kind,
                                                         missing=int(missing[col]), unique=nun))
         report.features = [c.name for c in report.column_profiles if c.name not in report.dropped_columns]
@@ -281,9 +316,12 @@ class TabularTask(TaskModule):
             if len(counts) < 2:
                 raise DataError(f"target '{target}' has a single class ({counts.index[0]!r}); "
                                 "classification needs at least two")
-            if counts.min() < 2:
-                raise DataError(f"class {counts.idxmin()!r} of '{target}' has a single row; every class needs "
-                                "at least two rows to be split")
+            rare = counts[counts <= 5]
+            if len(rare):
+                report.notes.append(f"{len(rare)} rare class(es) with at most 5 rows ("
+                             + ", ".join(f"{k!r}: {v}" for k, v in rare.head(6).items())
+                             + "): kept; splits stratify with classes of one row pooled, and a class a split "
+                             "lacks is scored as missed")
             report.class_counts = {str(k): int(v) for k, v in counts.items()}
             report.imbalance_ratio = round(float(counts.max() / counts.min()), 3)
         elif task == "tabular_regression":
@@ -463,19 +501,21 @@ class TabularTask(TaskModule):
             if (part == "valid").any():
                 X_va, y_va = X[part == "valid"], y[part == "valid"]
             else:  # carved from the user's train rows, as the load_split cell does
-                X_tr, X_va, y_tr, y_va = train_test_split(X_tr, y_tr, test_size=report.split["valid_size_of_rest"],
-                                                          random_state=seed, stratify=y_tr if strat is not None else None)
+                X_tr, X_va, y_tr, y_va = train_test_split(
+                    X_tr, y_tr, test_size=report.split["valid_size_of_rest"], random_state=seed,
+                    stratify=safe_stratify(y_tr, report.split["valid_size_of_rest"]) if strat is not None else None)
         else:
             X_rest, _, y_rest, _ = train_test_split(X, y, test_size=report.split["test_size"], random_state=seed,
-                                                    stratify=strat)
+                                                    stratify=safe_stratify(strat, report.split["test_size"]))
             X_tr, X_va, y_tr, y_va = train_test_split(X_rest, y_rest, test_size=report.split["valid_size_of_rest"],
-                                                      random_state=seed, stratify=None if strat is None else y_rest)
+                                                      random_state=seed, stratify=None if strat is None else
+                                                      safe_stratify(y_rest, report.split["valid_size_of_rest"]))
 
         def sub(X_, y_, n):
             if n >= len(X_):
                 return X_, y_
             return train_test_split(X_, y_, train_size=n, random_state=seed,
-                                    stratify=y_ if strat is not None else None)[::2]
+                                    stratify=safe_stratify(y_, len(X_) - n) if strat is not None else None)[::2]
 
         Xp_train, yp_train = sub(X_tr, y_tr, rows)
         Xp_valid, yp_valid = sub(X_va, y_va, PROBE_VALID_ROWS)
@@ -492,6 +532,8 @@ class TabularTask(TaskModule):
         source += ("\n\ndef make_probe_pipeline(name, params):\n"
                    "    return Pipeline([('prep', make_preprocessor()), ('model', make_model(name, params))])\n")
         exec(compile(source, f"<probe {plan.id}>", "exec"), ns)  # noqa: S102 - our own rendered template
+        if ns["DATE_COLS"]:  # the models see date/time columns expanded into numeric parts, as in the cells
+            ns["Xp_train"], ns["Xp_valid"] = (ns["expand_dates"](ns[k], ns["DATE_COLS"]) for k in ("Xp_train", "Xp_valid"))
         return ns
 
     def model_steps(self, plan: Plan, budget_s: float, seed: int) -> list[str]:
@@ -539,8 +581,14 @@ class TabularTask(TaskModule):
             "split_column": report.split.get("split_column"), "split_values": SPLIT_VALUES,
             "valid_size_of_rest": report.split["valid_size_of_rest"],
             "recipe": plan.preprocessing.get("recipe", "trees"),
+            # what the debugger's repairs change (OperationAgent.apply): the split and the column kinds
+            "stratify": plan.preprocessing.get("stratify", True) is not False,
+            "max_train_fraction": plan.preprocessing.get("max_train_fraction"),
+            "mixed_as_categorical": bool(plan.preprocessing.get("mixed_as_categorical", False)),
             "recipe_text": recipe_text(plan.preprocessing.get("recipe", "trees")),
-            "num_cols": [f for f in features if kinds.get(f) == "numeric"],
+            "num_cols": [f for f in features if kinds.get(f) == "numeric"]
+            + [f"{f}__{part}" for f in features if kinds.get(f) == "datetime" for part in DATE_PARTS],
+            "date_cols": [f for f in features if kinds.get(f) == "datetime"],
             "cat_cols": [f for f in features if kinds.get(f) == "categorical"],
             "candidates": plan.candidates, "candidate_specs": cand_specs,
             "classification": task == "tabular_classification",
