@@ -267,6 +267,8 @@ def test_resume_reuses_the_finished_optuna_trials(tmp_path, small_banana):
         assert selection[name]["reused_trials"] == len(trials), (name, selection[name]["reused_trials"], before)
         marked = [t for t in selection[name]["trials"] if t.get("reused")]
         assert sorted(t["valid"] for t in marked) == sorted(round(v, 6) for _, v in trials)
+        new = [t["params"] for t in selection[name]["trials"] if t["source"] == "search" and not t.get("reused")]
+        assert not [p for p in new if p in [t["params"] for t in marked]]  # new trials, not the earlier ones again
         sources = [t["source"] for t in selection[name]["trials"]]
         # the best reused configuration is refit (not searched again) unless a portfolio trial beat it
         assert "reused best" in sources or max(t["valid"] for t in selection[name]["trials"]
