@@ -105,6 +105,13 @@ class Settings:
     role_models: dict[str, str] = field(default_factory=lambda: parse_role_models(_env("role_models", None)))
     llm_timeout: float = _setting("llm_timeout", 60.0, "Seconds per LLM request.")
     llm_max_retries: int = _setting("llm_max_retries", 3, "Retries on 429 / 5xx / network errors.")
+    llm_max_calls: int = _setting("llm_max_calls", 12, "A run's LLM budget of requests; beyond it the offline rules "
+                                  "answer.")
+    llm_max_tokens: int = _setting("llm_max_tokens", 30_000, "A run's LLM budget of tokens (prompt + completion).")
+    llm_max_completion_tokens: int = _setting("llm_max_completion_tokens", 4096,
+                                              "Completion tokens one LLM request may use.")
+    llm_tokenizer: str | None = _setting("llm_tokenizer", None, "Counts tokens where a server reports no usage: a "
+                                         ".gguf file or a Hugging Face tokenizer (else estimated).", kind=str)
     # USD per 1M (prompt, completion) tokens, merged over the built-in table; None: the built-in table
     prices: dict[str, tuple[float, float]] | None = field(default_factory=lambda: parse_prices(_env("prices", None)))
     # ---- code an LLM wrote: checked before it runs; flagged code runs only when the user approved it

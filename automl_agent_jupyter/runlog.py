@@ -55,6 +55,8 @@ class RunLog:
         self.implemented_s = 0.0  # implementation time of plans already concluded (the budget counts it)
         self.impl_started: float | None = None  # when the plan being implemented started
         self._usage0, self._notes0 = copy.deepcopy(brain.usage), len(brain.notes)  # a brain shared by runs
+        self._decisions0 = len(brain.decisions)
+        brain.begin_run()  # the brain's per-run limits (an LLM's budget) count from here
 
     @classmethod
     def resume(cls, settings: Settings, brain: Brain, on_event: Event, folder: RunFolder) -> RunLog:
@@ -102,6 +104,7 @@ class RunLog:
         rec.llm_usage = usage = self.brain.usage_since(self._usage0)
         rec.llm_total = usage_total(usage.values())
         rec.notes = list(self.brain.notes[self._notes0:])
+        rec.decisions = list(self.brain.decisions[self._decisions0:])
         rec.brain_config = self.brain.describe()
         rec.process = process_identity()
         if rec.status != "running":

@@ -350,13 +350,29 @@ class LeaderboardRow(_Model):
 
 
 class LLMUsage(_Model):
+    """One role's LLM use in a run. Tokens are the server's ``usage``; ``tokenizer_calls`` of the calls
+    were counted with the model's tokenizer (or estimated) because the server reported none."""
+
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     tokens: int = 0
     seconds: float = 0.0
     cost_usd: float = 0.0
-    fallbacks: int = 0
+    used: int = 0  # answers validated and used
+    fallbacks: int = 0  # decisions the offline rules made instead (see RunRecord.decisions for why)
+    tokenizer_calls: int = 0
+
+
+class Decision(_Model):
+    """Who decided one role's question: the LLM's answer validated and used, or the offline rules, and why."""
+
+    role: str
+    decided_by: Literal["llm", "offline"]
+    llm_answer: Literal["used", "rejected", "no_answer", "not_asked"]
+    reason: str = ""  # why the LLM's answer was rejected / not had / not asked for
+    calls: int = 0  # requests made for this decision (a repair is a second one)
+    tokens: int = 0
 
 
 class Interruption(_Model):
@@ -416,6 +432,7 @@ class RunRecord(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     llm_usage: dict[str, LLMUsage] = Field(default_factory=dict)  # per role (zeros offline)
     llm_total: LLMUsage = Field(default_factory=LLMUsage)
+    decisions: list[Decision] = Field(default_factory=list)  # an LLM brain's questions, in order: who decided
     notes: list[str] = Field(default_factory=list)  # brain and manager events (fallbacks, flagged code)
     brain_config: dict[str, Any] = Field(default_factory=dict)  # the brain's describe(): model, base URL; no key
     environment: dict[str, str] = Field(default_factory=dict)

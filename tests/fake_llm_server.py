@@ -33,6 +33,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (for client timeouts)
     headers: dict[str, str] = field(default_factory=dict)
     usage: dict[str, int] | None = None  # default: counted from the text lengths
+    no_usage: bool = False  # leave ``usage`` out of the reply, as some proxies and older servers do
     stream: bool = False  # answer as server-sent events (only when the client asked to stream)
 
 
@@ -280,7 +281,7 @@ def _completion(request: RecordedRequest, reply: Reply) -> dict[str, Any]:
         **usage,
         "total_tokens": usage.get("total_tokens", usage["prompt_tokens"] + usage["completion_tokens"]),
     }
-    return {
+    completion = {
         "id": f"chatcmpl-fake{len(request.raw)}",
         "object": "chat.completion",
         "created": int(time.time()),
@@ -295,3 +296,6 @@ def _completion(request: RecordedRequest, reply: Reply) -> dict[str, Any]:
         ],
         "usage": usage,
     }
+    if reply.no_usage:
+        del completion["usage"]
+    return completion

@@ -289,6 +289,7 @@ def test_usage_and_cost_per_role_with_role_models(key):
             key,
             model="gpt-4o",
             role_models={"parse_requirements": "gpt-4.1-nano", "debug": "my-local-llama"},
+            max_run_tokens=None,  # millions of tokens a call, to check the prices
         )
         brain.decide("plan", CONTEXT, Opinion)
         brain.decide("parse_requirements", CONTEXT, Opinion)
@@ -397,3 +398,84 @@ def test_every_role_has_a_versioned_prompt_that_renders(role):
     assert prompt_version(role).startswith(f"{role} v")
     text = render_prompt(role, role=role, context={}, context_json='{"anything": 1}', schema_json='{"S": 1}')
     assert '{"anything": 1}' in text and '{"S": 1}' in text and "<!--" not in text and "JSON" in text
+
+
+# ---------------------------------------------------------------- the run's budget, true counts, who decided
+def test_a_reply_without_usage_is_counted_by_the_counter_and_says_so(key):
+    with FakeLLMServer([reply_json(GOOD, no_usage=True)]) as server:
+        brain = make_brain(server, key)
+        brain.decide("plan", CONTEXT, Opinion)
+        sent = server.chat_requests[0].body["messages"]
+    usage = brain.usage["plan"]
+    assert usage.calls == 1 and usage.tokenizer_calls == 1 and usage.used == 1
+    assert usage.prompt_tokens == brain.counter.prompt_tokens(sent) > 0
+    assert usage.completion_tokens == brain.counter.text_tokens(json.dumps(GOOD)) > 0
+    assert "estimate" in brain.describe()["tokens_counted_by"]
+    assert any("estimated" in n for n in brain.notes) is False  # no tokenizer was asked for: no complaint
+    bad = make_brain(None, key, tokenizer="/nonexistent/model.gguf")
+    assert bad.counter.name.startswith("estimate") and any("no such file" in n for n in bad.notes)
+
+
+def test_every_request_is_capped_and_the_run_stops_asking_at_its_call_budget(key):
+    with FakeLLMServer([reply_json(GOOD)] * 5) as server:
+        brain = make_brain(server, key, max_calls=3, max_completion_tokens=300)
+        brain.begin_run()
+        for role in ("verify_request", "plan", "rank_models", "verify_plans"):
+            brain.decide(role, CONTEXT, Opinion)
+    assert len(server.chat_requests) == 3
+    assert all(r.body["max_tokens"] <= 300 for r in server.chat_requests)
+    last = brain.decisions[-1]
+    assert (last.role, last.decided_by, last.llm_answer, last.calls) == ("verify_plans", "offline", "not_asked", 0)
+    assert "budget of 3 requests is spent" in last.reason
+    assert [d.llm_answer for d in brain.decisions[:3]] == ["used"] * 3
+    brain.begin_run()  # a new run has its own budget
+    assert brain.run_usage().calls == 0
+
+
+def test_a_repair_round_is_skipped_when_it_would_starve_the_roles_not_yet_asked(key):
+    with FakeLLMServer([reply_text("not json"), reply_json(GOOD)]) as server:
+        brain = make_brain(server, key, max_calls=9)  # 9 usual roles: no request to spare for a repair
+        brain.begin_run()
+        brain.decide("verify_request", CONTEXT, Opinion)
+        brain.decide("parse_requirements", CONTEXT, Opinion)
+    assert len(server.chat_requests) == 2
+    first = brain.decisions[0]
+    assert (first.decided_by, first.llm_answer, first.calls) == ("offline", "rejected", 1)
+    assert "no repair round" in first.reason and "8 kept for the roles not yet asked" in first.reason
+    assert brain.usage["verify_request"].fallbacks == 1 and brain.usage["parse_requirements"].used == 1
+
+
+def test_the_token_budget_keeps_a_prompt_from_being_sent_and_bounds_the_completion(key):
+    with FakeLLMServer([reply_json(GOOD, usage={"prompt_tokens": 700, "completion_tokens": 100})] * 2) as server:
+        brain = make_brain(server, key, max_run_tokens=1200, max_completion_tokens=None)
+        brain.begin_run()
+        brain.decide("plan", CONTEXT, Opinion)
+        prompt = brain.counter.prompt_tokens(server.chat_requests[0].body["messages"])
+        assert server.chat_requests[0].body["max_tokens"] == 1200 - prompt
+        brain.decide("verify_plans", CONTEXT, Opinion)  # 800 spent: no room for this prompt
+    assert len(server.chat_requests) == 1
+    assert "budget of 1200 tokens is too small" in brain.decisions[-1].reason
+
+
+def test_max_completion_tokens_is_used_where_max_tokens_is_refused(key):
+    refusal = status(400, "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                          "Use 'max_completion_tokens' instead.")
+    with FakeLLMServer([refusal, reply_json(GOOD)]) as server:
+        brain = make_brain(server, key, model="o4-mini", max_completion_tokens=500)
+        assert brain.decide("plan", CONTEXT, Opinion) == Opinion(**GOOD)
+    first, second = (r.body for r in server.chat_requests)
+    assert first["max_tokens"] == 500 and "max_tokens" not in second and second["max_completion_tokens"] == 500
+
+
+def test_decisions_say_who_decided_and_why(key):
+    script = [reply_json(GOOD), reply_text("no"), reply_text("still no"), status(400, "Bad request.")]
+    with FakeLLMServer(script) as server:
+        brain = make_brain(server, key)
+        for role in ("plan", "rank_models", "debug"):
+            brain.decide(role, CONTEXT, Opinion)
+    used, rejected, failed = brain.decisions
+    assert (used.role, used.decided_by, used.llm_answer, used.calls) == ("plan", "llm", "used", 1)
+    assert used.tokens == brain.usage["plan"].tokens > 0
+    assert (rejected.decided_by, rejected.llm_answer, rejected.calls) == ("offline", "rejected", 2)
+    assert rejected.reason.startswith("invalid answer after one repair")
+    assert (failed.llm_answer, failed.calls) == ("no_answer", 0) and "HTTP 400" in failed.reason

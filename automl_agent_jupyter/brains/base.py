@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ..schema import REQUESTS, LLMUsage, Request
+from ..schema import REQUESTS, Decision, LLMUsage, Request
 
 T = TypeVar("T", bound=BaseModel)
 Context = Request[Any] | Mapping[str, Any]  # a typed request; a plain mapping only from tests and old callers
@@ -50,6 +50,10 @@ class Brain(ABC):
         self.usage: dict[str, LLMUsage] = {}
         self.notes: list[str] = []  # human-readable events, e.g. "plan: invalid JSON twice, offline rules used"
         self.source: dict[str, str] = {}  # role -> who gave its last answer: "llm" | "offline"
+        self.decisions: list[Decision] = []  # an LLM brain's questions, in order, with who decided each
+
+    def begin_run(self) -> None:
+        """A run starts: per-run limits (an LLM brain's call and token budget) count from here."""
 
     def ask(self, request: Request[T]) -> T:
         """The answer to a typed request, validated as the request's answer model."""

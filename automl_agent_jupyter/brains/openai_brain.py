@@ -9,6 +9,13 @@ server refused connections, the rest of the run goes to the offline brain at onc
 unknown model (404) is a one-line :class:`~automl_agent_jupyter.errors.BrainError`.
 Every message passes through :func:`secrets.redact`, so the API key never appears in notes or errors.
 
+Tokens are the server's own ``usage``; a reply without it is counted with the model's tokenizer
+(``tokenizer``: a .gguf file or a Hugging Face tokenizer; see :mod:`.tokens`), else estimated, and the
+record says which. A run stays within ``max_calls`` requests and ``max_run_tokens`` tokens: a question
+that would go over is answered by the offline rules, and a repair round is asked for only while it
+leaves a request for each usual role not yet asked. Every question is logged in ``decisions``: the
+LLM's answer used, or rejected with the reason and the offline rules' answer used instead.
+
 Contexts are sent compactly (:func:`compact`): empty fields dropped, long lists, mappings and strings
 cut with a marker; data frames and other non-JSON objects are never sent, only a placeholder.
 """
@@ -27,9 +34,10 @@ import jinja2
 from pydantic import BaseModel, ValidationError
 
 from ..errors import BrainError
-from ..schema import Request
+from ..schema import Decision, LLMUsage, Request
 from . import secrets
-from .base import Brain, Context, T, context_of
+from .base import Brain, Context, T, context_of, usage_total
+from .tokens import Messages, TokenCounter, load_counter
 
 # USD per 1M (prompt, completion) tokens; longest matching prefix wins ("gpt-4o-mini-2024-07-18").
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
@@ -49,6 +57,11 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
 _FORMAT_WORDS = ("response_format", "response format", "json_schema", "json_object", "structured output")
 _RETRY_STATUS = {408, 409, 425, 429}
 MAX_LIST, MAX_KEYS, MAX_STR = 30, 60, 12_000  # prompt context limits (code cells stay whole below MAX_STR)
+# The roles a full run asks once each (debug and revise only on failures): a repair round is asked for
+# only while it leaves one request for each of these not yet asked in the run.
+USUAL_ROLES = ("verify_request", "parse_requirements", "summarise_knowledge", "plan", "data_analysis",
+               "rank_models", "verify_plans", "write_code", "verify_implementation")
+MIN_COMPLETION = 64  # a question is not sent with room for fewer completion tokens than this
 
 
 class _Unavailable(Exception):
@@ -192,6 +205,10 @@ class OpenAIBrain(Brain):
         prices: dict[str, tuple[float, float]] | None = None,
         temperature: float | None = None,
         dotenv_path: str | None = ".env",
+        tokenizer: str | None = None,
+        max_calls: int | None = 12,
+        max_run_tokens: int | None = 30_000,
+        max_completion_tokens: int | None = 4096,
     ) -> None:
         super().__init__()
         try:
@@ -224,6 +241,14 @@ class OpenAIBrain(Brain):
         self.formats: dict[str, str] = {}  # model -> the most structured response format the server took
         self.prompt_versions: dict[str, str] = {}  # role -> "plan v1", for the run record
         self.down: str | None = None  # why the server is not asked again in this run (connections refused)
+        self.tokenizer = tokenizer
+        self._counter: TokenCounter | None = None
+        self.max_calls = max_calls
+        self.max_run_tokens = max_run_tokens
+        self.max_completion_tokens = max_completion_tokens
+        self.token_params: dict[str, str] = {}  # model -> "max_completion_tokens" where max_tokens is refused
+        self._run0: dict[str, LLMUsage] = {}  # usage when the run began
+        self._asked: set[str] = set()  # roles asked in this run
 
     def __repr__(self) -> str:
         return f"OpenAIBrain(model={self.model!r}, base_url={self.base_url!r})"
@@ -238,20 +263,52 @@ class OpenAIBrain(Brain):
             "formats": dict(self.formats),
             "prompts": dict(self.prompt_versions),
             "fallback": getattr(self.fallback, "name", None),
+            "tokens_counted_by": "server usage" + (
+                f"; {self.counter.name} where a reply had none" if self._counter is not None else ""),
+            "budget": {"calls": self.max_calls, "tokens": self.max_run_tokens,
+                       "completion_tokens_per_call": self.max_completion_tokens},
         }
+
+    def begin_run(self) -> None:
+        self._run0 = {role: u.model_copy() for role, u in self.usage.items()}
+        self._asked = set()
+        self.down = None
+
+    @property
+    def counter(self) -> TokenCounter:
+        """The token counter (loaded on first use): the model's tokenizer if configured, else an estimate."""
+        if self._counter is None:
+            self._counter, why = load_counter(self.tokenizer)
+            if why:
+                self.notes.append(_one_line(why, 300))
+        return self._counter
+
+    def run_usage(self) -> LLMUsage:
+        """This run's use so far, all roles together."""
+        return usage_total(self.usage_since(self._run0).values())
 
     # ------------------------------------------------------------ the interface
     def decide(self, role: str, context: Context, response_model: type[T]) -> T:
         model = self.role_models.get(role, self.model)
         usage = self.usage_for(role)
+        before = usage.model_copy()
+        reserve = len([r for r in USUAL_ROLES if r not in self._asked and r != role])
+        self._asked.add(role)
+
+        def fall_back(why: str, answer: str) -> T:
+            return self._fall_back(role, context, response_model, why, answer, before)
+
         if self.down:
-            return self._fall_back(role, context, response_model, f"LLM unreachable earlier in this run ({self.down})")
+            return fall_back(f"LLM unreachable earlier in this run ({self.down})", "not_asked")
         messages = self.messages(role, context, response_model)
+        max_tokens, over = self._room(messages, reserve=0)
+        if over:
+            return fall_back(over, "not_asked")
         started = time.perf_counter()
         try:
-            text = self._complete(role, model, messages, response_model)
+            text = self._complete(role, model, messages, response_model, max_tokens)
             try:
-                return self._parse(text, response_model, role, context)
+                return self._parse(text, response_model, role, context, before)
             except (ValueError, ValidationError) as exc:
                 error = _why(exc)
             schema_json = json.dumps(response_model.model_json_schema(), ensure_ascii=False)
@@ -264,18 +321,38 @@ class OpenAIBrain(Brain):
                     ),
                 },
             ]
-            text = self._complete(role, model, messages, response_model)
+            max_tokens, over = self._room(messages, reserve=reserve)
+            if over:
+                return fall_back(f"invalid answer ({error}); no repair round: {over}", "rejected")
+            text = self._complete(role, model, messages, response_model, max_tokens)
             try:
-                return self._parse(text, response_model, role, context)
+                return self._parse(text, response_model, role, context, before)
             except (ValueError, ValidationError) as exc:
-                why = f"invalid answer after one repair ({_why(exc)})"
+                why, answer = f"invalid answer after one repair ({_why(exc)})", "rejected"
         except _Unavailable as exc:
-            why = str(exc)
+            why, answer = str(exc), "no_answer"
             if exc.down:
                 self.down = _one_line(why, 120)
         finally:
             usage.seconds = round(usage.seconds + time.perf_counter() - started, 4)
-        return self._fall_back(role, context, response_model, why)
+        return fall_back(why, answer)
+
+    def _room(self, messages: Messages, reserve: int) -> tuple[int | None, str]:
+        """(max completion tokens for the next request, "") or (None, why it is not sent): the run's
+        budget, less ``reserve`` requests kept for the usual roles not yet asked."""
+        spent = self.run_usage()
+        if self.max_calls is not None and spent.calls + 1 + reserve > self.max_calls:
+            kept = f", {reserve} kept for the roles not yet asked" if reserve else ""
+            return None, f"the run's LLM budget of {self.max_calls} requests is spent ({spent.calls} made{kept})"
+        room = self.max_completion_tokens
+        if self.max_run_tokens is not None:
+            prompt = self.counter.prompt_tokens(messages)
+            left = self.max_run_tokens - spent.tokens - prompt
+            if left < MIN_COMPLETION:
+                return None, (f"the run's LLM budget of {self.max_run_tokens} tokens is too small for this "
+                              f"prompt ({spent.tokens} spent, the prompt is {prompt})")
+            room = left if room is None else min(room, left)
+        return room, ""
 
     def messages(
         self, role: str, context: Context, response_model: type[BaseModel]
@@ -298,15 +375,19 @@ class OpenAIBrain(Brain):
 
     # ------------------------------------------------------------ one request, with retries
     def _complete(
-        self, role: str, model: str, messages: list[dict[str, str]], response_model: type[BaseModel]
+        self, role: str, model: str, messages: Messages, response_model: type[BaseModel],
+        max_tokens: int | None = None,
     ) -> str:
         openai = self._openai
         attempt = 0
         while True:
             fmt = self.formats.get(model, FORMATS[0])
             try:
+                options = self._options(fmt, response_model)
+                if max_tokens is not None:
+                    options[self.token_params.get(model, "max_tokens")] = max_tokens
                 response = self._client.chat.completions.create(
-                    model=model, messages=messages, **self._options(fmt, response_model)
+                    model=model, messages=messages, **options
                 )  # type: ignore[arg-type]
             except openai.AuthenticationError:
                 raise BrainError(
@@ -322,6 +403,9 @@ class OpenAIBrain(Brain):
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 message = _message(exc)
                 lowered = message.lower()
+                if "max_tokens" in lowered and "max_completion_tokens" in lowered and model not in self.token_params:
+                    self.token_params[model] = "max_completion_tokens"  # newer OpenAI models
+                    continue
                 if fmt != FORMATS[-1] and _rejects_format(lowered):
                     self.formats[model] = FORMATS[FORMATS.index(fmt) + 1]
                     self.notes.append(
@@ -355,9 +439,10 @@ class OpenAIBrain(Brain):
                 continue
             except openai.APIError as exc:  # e.g. a reply that is not a chat completion
                 raise _Unavailable(f"unusable reply ({_one_line(exc)})") from None
-            self._count(role, model, response)
             choices = getattr(response, "choices", None) or []
-            return (choices[0].message.content or "") if choices else ""
+            text = (choices[0].message.content or "") if choices else ""
+            self._count(role, model, response, messages, text)
+            return text
 
     def _options(self, fmt: str, response_model: type[BaseModel]) -> dict[str, Any]:
         options: dict[str, Any] = {}
@@ -390,11 +475,16 @@ class OpenAIBrain(Brain):
         )
 
     # ------------------------------------------------------------ accounting and fallback
-    def _count(self, role: str, model: str, response: Any) -> None:
+    def _count(self, role: str, model: str, response: Any, messages: Messages, text: str) -> None:
+        """One answered request: the server's usage, else the tokenizer's count of what was sent and said."""
         usage = self.usage_for(role)
         counts = getattr(response, "usage", None)
         prompt = int(getattr(counts, "prompt_tokens", 0) or 0)
         completion = int(getattr(counts, "completion_tokens", 0) or 0)
+        if not (prompt or completion):
+            prompt, completion = self.counter.prompt_tokens(messages), self.counter.text_tokens(text)
+            counts = None
+            usage.tokenizer_calls += 1
         usage.calls += 1
         usage.prompt_tokens += prompt
         usage.completion_tokens += completion
@@ -418,21 +508,31 @@ class OpenAIBrain(Brain):
             return 0.0
         return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
 
-    def _parse(self, text: str, response_model: type[T], role: str, context: Context) -> T:
+    def _parse(self, text: str, response_model: type[T], role: str, context: Context,
+               before: LLMUsage) -> T:
         """The validated answer; the context lets a response model check names against the facts."""
         answer = response_model.model_validate(extract_json(text), context=context_of(context))
         self.source[role] = "llm"
+        self.usage_for(role).used += 1
+        self._decided(role, "llm", "used", "", before)
         return answer
 
-    def _fall_back(self, role: str, context: Context, response_model: type[T], why: str) -> T:
+    def _fall_back(self, role: str, context: Context, response_model: type[T], why: str,
+                   answer_kind: str = "no_answer", before: LLMUsage | None = None) -> T:
         why = _one_line(why, 300)
         if self.fallback is None:
             raise BrainError(f"{role}: {why}, and no offline brain to fall back on")
         self.usage_for(role).fallbacks += 1
         self.notes.append(f"{role}: {why}, offline rules used")
+        self._decided(role, "offline", answer_kind, why, before)
         answer = self.fallback.decide(role, context, response_model)
         self.source[role] = "offline"
         return answer
+
+    def _decided(self, role: str, by: str, answer: str, why: str, before: LLMUsage | None) -> None:
+        now, before = self.usage_for(role), before or LLMUsage()
+        self.decisions.append(Decision(role=role, decided_by=by, llm_answer=answer, reason=why,  # type: ignore[arg-type]
+                                       calls=now.calls - before.calls, tokens=now.tokens - before.tokens))
 
 
 def _rejects_format(lowered: str) -> bool:
