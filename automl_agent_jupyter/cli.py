@@ -162,6 +162,8 @@ def _report(run: Any) -> int:
         print(f"llm {rec.brain}: {t.calls} calls, {t.prompt_tokens} prompt + {t.completion_tokens} completion "
               f"tokens, {t.seconds:.1f} s, ${t.cost_usd:.4f}" + (f", {t.fallbacks} offline fallbacks"
                                                                   if t.fallbacks else ""))
+        for role, n in rec.decided_by().items():
+            print(f"  {role}: LLM answer used {n['llm']} of {n['llm'] + n['offline']}")
     for note in rec.notes:
         print(f"note: {note}")
     print(f"run folder: {run.folder}")

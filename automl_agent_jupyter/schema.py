@@ -443,6 +443,14 @@ class RunRecord(_Model):
     settings: dict[str, Any] = Field(default_factory=dict)  # the run's settings (no secrets), for resume
     data_fingerprint: dict[str, Any] = Field(default_factory=dict)  # the data the plans were made on
 
+    def decided_by(self) -> dict[str, dict[str, int]]:
+        """Per role, how many of its questions the LLM's answer decided and how many the offline rules did."""
+        out: dict[str, dict[str, int]] = {}
+        for d in self.decisions:
+            counts = out.setdefault(d.role, {"llm": 0, "offline": 0})
+            counts[d.decided_by] += 1
+        return out
+
 
 # ---------------------------------------------------------------- what a brain is asked, and answers, per role
 # Each role has a request model (its exact context: a misspelt or missing key fails when the request is
