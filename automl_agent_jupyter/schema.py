@@ -68,7 +68,7 @@ class FieldSource(_Model):
     fields below its confidence bar; the widget and CLI ask the user about them with ``options``."""
 
     value: Any = None
-    source: Literal["user", "agent", "default"] = "agent"
+    source: Literal["user", "agent", "llm", "default"] = "agent"  # agent: the rules; llm: an LLM brain's answer
     confidence: float = 1.0
     evidence: str = ""
     options: list[Any] = Field(default_factory=list)  # alternatives, best first (e.g. other columns)
@@ -512,6 +512,10 @@ class ParseRequest(Request[Requirements]):
     peek: dict[str, Any] | None = Field(description="a first look at the data: columns and some values")
     metric_names: list[str] = Field(description="the metric names the verification can check")
     complexity_units: dict[str, str] = Field(description="complexity limit names and their units")
+    rules_reading: dict[str, Any] | None = Field(
+        default=None, description="the rule-based reading per field: value, evidence, confidence, alternatives")
+    ask_about: list[str] = Field(
+        default_factory=list, description="the only fields to decide (the rules are unsure of them); the rest stand")
 
 
 def _ids(plans: Any) -> list[str]:

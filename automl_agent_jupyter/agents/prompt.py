@@ -1,10 +1,19 @@
-"""Prompt agent: the user's instruction (plus a peek at the data) -> Requirements (the paper's JSON)."""
+"""Prompt agent: the user's instruction (plus a peek at the data) -> Requirements (the paper's JSON).
+
+The rules read every field with its evidence and a confidence (``brains/offline/parser.py``). With an LLM
+brain, the fields the rules read confidently stand, and the LLM is asked only about the uncertain ones
+(``Requirements.uncertain``): its validated answer decides those fields and ``field_sources`` says so
+(``source="llm"``); when every field is confident, the LLM is not asked at all. A rejected answer leaves
+the rules' reading, with the reason in the field's evidence.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from ..brains import Brain
-from ..schema import DatasetSpec, FieldSource, ParseRequest, Question, Requirements
+from ..schema import DatasetSpec, Decision, FieldSource, ParseRequest, Question, Requirements
+
+LLM_BAR = 0.6  # an LLM brain is asked about the fields the rules read with less confidence than this
 
 
 class PromptAgent:
@@ -16,8 +25,8 @@ class PromptAgent:
         from ..tasks import METRIC_DIRECTION
         from ..verification import COMPLEXITY_UNITS
 
-        req = self.brain.ask(ParseRequest(instruction=instruction, data_path=data_path, peek=peek,
-                                          metric_names=list(METRIC_DIRECTION), complexity_units=COMPLEXITY_UNITS))
+        req = self._read(ParseRequest(instruction=instruction, data_path=data_path, peek=peek,
+                                      metric_names=list(METRIC_DIRECTION), complexity_units=COMPLEXITY_UNITS))
         overrides = overrides or {}
         for src in req.field_sources.values():
             if src.source == "user":  # only the user's flags and form answers are the user's (never a brain's say)
@@ -36,6 +45,38 @@ class PromptAgent:
             req.problem.downstream_task = overrides["task"]
             req.field_sources["task"] = FieldSource(value=overrides["task"], source="user", evidence="set by the user")
         return req
+
+    def _read(self, request: ParseRequest) -> Requirements:
+        """The rules' reading, with the uncertain fields decided by an LLM brain when there is one."""
+        from ..brains.offline import parser
+
+        if not self.brain.llm:
+            return self.brain.ask(request)
+        rules = parser.parse(request.instruction, request.peek, request.data_path)
+        fields = [f for f in rules.uncertain(below=LLM_BAR) if f in FIELDS]
+        if not fields:
+            self.brain.decisions.append(Decision(
+                role="parse_requirements", decided_by="offline", llm_answer="not_asked",
+                reason=f"the rules read every field with confidence {LLM_BAR} or more"))
+            return rules
+        reading = {k: {"value": f.value, "confidence": f.confidence, "evidence": f.evidence,
+                       "options": f.options[:10]} for k, f in rules.field_sources.items() if k in FIELDS}
+        answer = self.brain.ask(request.model_copy(update={"rules_reading": reading, "ask_about": fields}))
+        llm = self.brain.from_llm("parse_requirements")
+        why = next((d.reason for d in reversed(self.brain.decisions) if d.role == "parse_requirements"), "")
+        who = getattr(self.brain, "model", "the LLM")
+        for field in fields:
+            before = rules.field_sources[field]
+            value = FIELDS[field](answer)
+            if not llm or value in (None, [], {}):
+                before.evidence += f" (asked {who}: {why or 'no answer for this field'}; the rules' reading kept)"
+                continue
+            _take(field, rules, answer)
+            rules.field_sources[field] = FieldSource(
+                value=value, source="llm", confidence=max(before.confidence, LLM_BAR), options=before.options,
+                evidence=f"decided by {who}; the rules had read {before.value!r} ({before.evidence}, "
+                         f"confidence {before.confidence})")
+        return rules
 
     def questions(self, req: Requirements, peek: dict[str, Any] | None) -> list[Question]:
         """What to ask before planning: missing or uncertain fields, each with a best guess and options (the
@@ -86,3 +127,39 @@ def apply_answers(req: Requirements, answers: dict[str, Any]) -> Requirements:
             raise ValueError(f"unknown requirement field {key!r}")
         req.field_sources[key] = FieldSource(value=value, source="user", evidence="set by the user")
     return req
+
+
+# The fields an LLM may decide (keys of Requirements.field_sources) and how to read each from an answer.
+FIELDS: dict[str, Any] = {
+    "task": lambda r: r.problem.downstream_task,
+    "target": lambda r: r.target,
+    "metric": lambda r: [m.model_dump() for m in r.problem.performance_metrics],
+    "limits": lambda r: [m.model_dump() for m in r.problem.complexity_metrics],
+    "models": lambda r: [m.name for m in r.model],
+    "n_clusters": lambda r: r.problem.n_clusters,
+    "windows": lambda r: dict(r.problem.task_params),
+    "split": lambda r: (r.dataset[0].split or r.dataset[0].split_column) if r.dataset else None,
+}
+
+
+def _take(field: str, req: Requirements, answer: Requirements) -> None:
+    """Copy ``field`` from ``answer`` into ``req``."""
+    if not req.dataset:
+        req.dataset.append(DatasetSpec())
+    prob, ds, theirs = req.problem, req.dataset[0], (answer.dataset or [DatasetSpec()])[0]
+    if field == "task":
+        prob.downstream_task = answer.problem.downstream_task
+    elif field == "target":
+        ds.target_variables = list(theirs.target_variables[:1])
+    elif field == "metric":
+        prob.performance_metrics = list(answer.problem.performance_metrics)
+    elif field == "limits":
+        prob.complexity_metrics = list(answer.problem.complexity_metrics)
+    elif field == "models":
+        req.model = list(answer.model)
+    elif field == "n_clusters":
+        prob.n_clusters = answer.problem.n_clusters
+    elif field == "windows":
+        prob.task_params = dict(answer.problem.task_params)
+    elif field == "split":
+        ds.split, ds.split_column = theirs.split, theirs.split_column

@@ -45,6 +45,7 @@ class Brain(ABC):
     """A source of decisions for the agents."""
 
     name: str = "brain"
+    llm: bool = False  # answers come from a language model (the prompt agent then asks it only what the rules doubt)
 
     def __init__(self) -> None:
         self.usage: dict[str, LLMUsage] = {}

@@ -190,6 +190,8 @@ class OpenAIBrain(Brain):
     ``usage[role].calls`` counts answered requests; tokens and cost come from the servers' ``usage``.
     """
 
+    llm = True
+
     def __init__(
         self,
         model: str = "gpt-4o-mini",
