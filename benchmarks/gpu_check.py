@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     networks = {**NETWORKS, **dict(p.split("=", 1) for p in a.networks.split(",") if "=" in p)}
     stamp = dt.datetime.now(dt.timezone.utc)
     work = Path(a.work) / stamp.strftime("%Y%m%dT%H%M%S")
-    timeout = 12 * a.budget + 300
+    timeout = 20 * a.budget + 600  # planning (the probe) and the CPU run of an image net take their time
     rows: dict[str, dict[str, Any]] = {}
     failed: list[str] = []
     for task in [t.strip() for t in a.tasks.split(",") if t.strip()]:

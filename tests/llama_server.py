@@ -42,7 +42,11 @@ def free_port() -> int:
 class LlamaServer:
     """``python -m llama_cpp.server`` on a free port; a context manager that waits until it answers."""
 
-    def __init__(self, model: Path, n_ctx: int = 8192, threads: int = 2, start_timeout: float = 120.0) -> None:
+    def __init__(self, model: Path, n_ctx: int = 8192, threads: int | None = None,
+                 start_timeout: float = 120.0) -> None:
+        # one thread fewer than the cores (one on CI's two): llama.cpp's threads wait on each other at every
+        # layer, and on a busy machine an oversubscribed thread stalls them all
+        threads = threads or max(1, min(4, (os.cpu_count() or 2) - 1))
         self.model, self.n_ctx, self.threads, self.start_timeout = model, n_ctx, threads, start_timeout
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None

@@ -196,7 +196,7 @@ def test_good_run_usage_per_role_and_at_most_12_calls(good_run):
     assert total.prompt_tokens == sum(u.prompt_tokens for u in rec.llm_usage.values()) > 0
     assert total.completion_tokens == 50 * total.calls and total.seconds > 0
     assert rec.brain_config["model"] == "fake-model" and rec.brain_config["base_url"] == server.base_url
-    assert rec.brain_config["prompts"]["plan"] == "plan v2"
+    assert rec.brain_config["prompts"]["plan"] == "plan v3"
     print(f"\nfake-server run: {total.calls} calls, {total.prompt_tokens} prompt + {total.completion_tokens} "
           f"completion tokens; per role: {dict(counts)}")
 

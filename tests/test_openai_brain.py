@@ -93,7 +93,7 @@ def test_good_answer_is_validated_and_counted(key):
     assert (usage.calls, usage.prompt_tokens, usage.completion_tokens, usage.tokens) == (1, 1000, 200, 1200)
     assert usage.cost_usd == pytest.approx((1000 * 0.15 + 200 * 0.60) / 1e6)
     assert usage.fallbacks == 0 and usage.seconds > 0
-    assert brain.prompt_versions["verify_plans"] == "verify_plans v2"
+    assert brain.prompt_versions["verify_plans"] == "verify_plans v3"
     assert brain.fallback.calls == [] and brain.notes == []
 
 
@@ -241,24 +241,51 @@ def test_keyboard_interrupt_cancels_the_request(key):
 
 # ---------------------------------------------------------------- response formats
 def test_rejected_json_schema_falls_back_to_json_object_and_is_remembered(key):
-    script = [reject_response_format("json_schema"), reply_json(GOOD), reply_json(GOOD)]
+    script = [reject_response_format("json_schema"), reject_response_format("json_object"), reply_json(GOOD),
+              reply_json(GOOD)]
     with FakeLLMServer(script) as server:
         brain = make_brain(server, key)
         assert brain.decide("plan", CONTEXT, Opinion).label == "good"
         assert brain.decide("revise", CONTEXT, Opinion).label == "good"
-    formats = [r.response_format["type"] for r in server.chat_requests]
-    assert formats == ["json_schema", "json_object", "json_object"]
+    sent = [r.response_format for r in server.chat_requests]
+    assert [f["type"] for f in sent] == ["json_schema", "json_object", "json_object", "json_object"]
+    assert "schema" in sent[1] and "schema" not in sent[2]  # llama.cpp's json_object + schema, then plain
     assert brain.formats == {"gpt-4o-mini": "json_object"}
-    assert any("does not take response_format" in n for n in brain.notes)
+    assert sum("does not take response_format" in n for n in brain.notes) == 2
     assert brain.usage["plan"].fallbacks == 0
 
 
+def test_the_schema_is_in_the_prompt_only_where_the_server_does_not_hold_to_it(key):
+    """A server that takes the schema in response_format enforces it: the prompt does not repeat it."""
+    schema = json.dumps(Opinion.model_json_schema())
+    llama_500 = status(500, "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', "
+                            "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}")
+    with FakeLLMServer([llama_500, reply_text("no"), reply_json(GOOD)]) as server:
+        brain = make_brain(server, key, max_retries=0)
+        assert brain.decide("plan", CONTEXT, Opinion).label == "good"
+    rejected, first, repair = server.chat_requests
+
+    def prompt(request):
+        return "\n".join(m["content"] for m in request.body["messages"])
+
+    assert rejected.response_format["type"] == "json_schema" and schema not in prompt(rejected)
+    assert first.response_format == {"type": "json_object", "schema": Opinion.model_json_schema()}
+    assert schema not in prompt(first)  # the 500 stepped down to llama.cpp's json_object + schema
+    assert "could not be used" in repair.body["messages"][-1]["content"] and schema not in prompt(repair)
+    with FakeLLMServer([reply_json(GOOD)]) as server:
+        brain = make_brain(server, key, max_retries=0)
+        brain.formats["gpt-4o-mini"] = "json_object"  # no schema in the format: the prompt carries it
+        brain.decide("plan", CONTEXT, Opinion)
+    assert schema in server.chat_requests[0].body["messages"][1]["content"]
+
+
 def test_no_response_format_at_all_uses_plain_text(key):
-    script = [reject_response_format("json_schema"), reject_response_format("json_object"), reply_json(GOOD)]
+    script = [reject_response_format("json_schema"), reject_response_format("json_object"),
+              reject_response_format("json_object"), reply_json(GOOD)]
     with FakeLLMServer(script) as server:
         brain = make_brain(server, key)
         assert brain.decide("plan", CONTEXT, Opinion).label == "good"
-    assert [r.response_format for r in server.chat_requests][2] is None
+    assert [r.response_format for r in server.chat_requests][3] is None
     assert brain.formats["gpt-4o-mini"] == "text"
 
 

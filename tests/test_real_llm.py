@@ -48,7 +48,7 @@ def settings(tmp_path: Path, **kw) -> Settings:
 def test_a_full_run_through_a_real_small_model(name, proxy, tmp_path):
     path, instruction = TASKS[name]
     proxy.clear()
-    s = settings(tmp_path, llm_max_completion_tokens=384, base_url=proxy.base_url)
+    s = settings(tmp_path, llm_max_completion_tokens=256, base_url=proxy.base_url)
     brain = make_brain(s, api_key="no-key", temperature=0.0, dotenv_path=None)
     run = AutoMLAgent(brain=brain, **{k: getattr(s, k) for k in ("budget_s", "n_plans", "top_k", "storage")}).run(
         instruction, data=dataset(path), out=tmp_path / name)
@@ -83,7 +83,7 @@ def test_a_full_run_through_a_real_small_model(name, proxy, tmp_path):
     assert rec.llm_total.completion_tokens == reported["completion_tokens"]
     assert rec.llm_total.tokens == reported["total_tokens"]
     assert rec.llm_total.tokenizer_calls == 0  # the server reported usage every time
-    assert all(e["request"]["max_tokens"] <= 384 for e in proxy.exchanges)
+    assert all(e["request"]["max_tokens"] <= 256 for e in proxy.exchanges)
 
     shares = ", ".join(f"{role} {n['llm']}/{n['llm'] + n['offline']}" for role, n in rec.decided_by().items())
     print(f"\n{name}: LLM answers used per role: {shares}; {rec.llm_total.calls} requests, "

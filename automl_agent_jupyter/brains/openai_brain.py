@@ -27,6 +27,7 @@ import math
 import numbers
 import re
 import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -51,7 +52,10 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "o3-mini": (1.10, 4.40),
     "o4-mini": (1.10, 4.40),
 }
-FORMATS = ("json_schema", "json_object", "text")  # response formats, most to least structured
+# Response formats, most to least structured: OpenAI's json_schema; llama.cpp's json_object with a schema
+# (llama-cpp-python answers json_schema with an HTTP 500 naming response_format); json_object; plain text.
+FORMATS = ("json_schema", "json_object_schema", "json_object", "text")
+ENFORCED = ("json_schema", "json_object_schema")  # the server holds the answer to the schema: not in the prompt
 _PROMPT_HEADER = re.compile(r"^\s*<!--\s*prompt:\s*(?P<name>\S+)\s+(?P<version>\S+)\s*-->\s*\n?")
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n(.*?)```", re.DOTALL)
 _FORMAT_WORDS = ("response_format", "response format", "json_schema", "json_object", "structured output")
@@ -302,31 +306,34 @@ class OpenAIBrain(Brain):
 
         if self.down:
             return fall_back(f"LLM unreachable earlier in this run ({self.down})", "not_asked")
-        messages = self.messages(role, context, response_model)
-        max_tokens, over = self._room(messages, reserve=0)
+        def render(fmt: str) -> Messages:  # the schema goes in the prompt only where the server does not hold to it
+            return self.messages(role, context, response_model, with_schema=fmt not in ENFORCED)
+
+        max_tokens, over = self._room(render(self._format(model)), reserve=0)
         if over:
             return fall_back(over, "not_asked")
         started = time.perf_counter()
         try:
-            text = self._complete(role, model, messages, response_model, max_tokens)
+            text = self._complete(role, model, render, response_model, max_tokens)
             try:
                 return self._parse(text, response_model, role, context, before)
             except (ValueError, ValidationError) as exc:
                 error = _why(exc)
-            schema_json = json.dumps(response_model.model_json_schema(), ensure_ascii=False)
-            messages = messages + [
-                {"role": "assistant", "content": text},
-                {
-                    "role": "user",
-                    "content": render_prompt(
-                        "_repair", error=secrets.redact(error)[:2000], schema_json=schema_json, role=role
-                    ),
-                },
-            ]
-            max_tokens, over = self._room(messages, reserve=reserve)
+            first = text
+
+            def repair(fmt: str) -> Messages:
+                schema_json = "" if fmt in ENFORCED else json.dumps(response_model.model_json_schema(),
+                                                                     ensure_ascii=False)
+                return render(fmt) + [
+                    {"role": "assistant", "content": first},
+                    {"role": "user", "content": render_prompt(
+                        "_repair", error=secrets.redact(error)[:2000], schema_json=schema_json, role=role)},
+                ]
+
+            max_tokens, over = self._room(repair(self._format(model)), reserve=reserve)
             if over:
                 return fall_back(f"invalid answer ({error}); no repair round: {over}", "rejected")
-            text = self._complete(role, model, messages, response_model, max_tokens)
+            text = self._complete(role, model, repair, response_model, max_tokens)
             try:
                 return self._parse(text, response_model, role, context, before)
             except (ValueError, ValidationError) as exc:
@@ -356,18 +363,22 @@ class OpenAIBrain(Brain):
             room = left if room is None else min(room, left)
         return room, ""
 
+    def _format(self, model: str) -> str:
+        return self.formats.get(model, FORMATS[0])
+
     def messages(
-        self, role: str, context: Context, response_model: type[BaseModel]
+        self, role: str, context: Context, response_model: type[BaseModel], with_schema: bool = True
     ) -> list[dict[str, str]]:
         """The chat messages for ``role``: the shared system prompt (with what each key of a typed request
-        holds) and the role's rendered prompt."""
+        holds) and the role's rendered prompt; its JSON Schema only ``with_schema`` (a server that takes
+        the schema in ``response_format`` holds the answer to it: the prompt need not repeat it)."""
         data = compact(to_jsonable(context_of(context)))
         variables = {
             "role": role,
             "keys": context.keys() if isinstance(context, Request) else {},
             "context": data,
             "context_json": json.dumps(data, ensure_ascii=False),
-            "schema_json": json.dumps(response_model.model_json_schema(), ensure_ascii=False),
+            "schema_json": json.dumps(response_model.model_json_schema(), ensure_ascii=False) if with_schema else "",
         }
         self.prompt_versions[role] = prompt_version(role)
         return [
@@ -377,13 +388,15 @@ class OpenAIBrain(Brain):
 
     # ------------------------------------------------------------ one request, with retries
     def _complete(
-        self, role: str, model: str, messages: Messages, response_model: type[BaseModel],
+        self, role: str, model: str, render: Callable[[str], Messages], response_model: type[BaseModel],
         max_tokens: int | None = None,
     ) -> str:
+        """One answer's text; ``render(fmt)`` gives the messages for the response format in use."""
         openai = self._openai
         attempt = 0
         while True:
-            fmt = self.formats.get(model, FORMATS[0])
+            fmt = self._format(model)
+            messages = render(fmt)
             try:
                 options = self._options(fmt, response_model)
                 if max_tokens is not None:
@@ -408,12 +421,7 @@ class OpenAIBrain(Brain):
                 if "max_tokens" in lowered and "max_completion_tokens" in lowered and model not in self.token_params:
                     self.token_params[model] = "max_completion_tokens"  # newer OpenAI models
                     continue
-                if fmt != FORMATS[-1] and _rejects_format(lowered):
-                    self.formats[model] = FORMATS[FORMATS.index(fmt) + 1]
-                    self.notes.append(
-                        f"{role}: {model} on {self.base_url} does not take response_format "
-                        f"{fmt}; using {self.formats[model]} for the rest of the run"
-                    )
+                if self._step_down(role, model, fmt, lowered):
                     continue
                 if "model" in lowered and any(
                     w in lowered for w in ("not found", "does not exist", "unknown")
@@ -431,6 +439,8 @@ class OpenAIBrain(Brain):
                     if isinstance(exc, openai.APITimeoutError)
                     else "connection failed"
                 )
+                if status is not None and self._step_down(role, model, fmt, _message(exc).lower()):
+                    continue  # llama-cpp-python answers a response_format it cannot take with a 500
                 if status is not None and status < 500 and status not in _RETRY_STATUS:
                     raise _Unavailable(f"request rejected ({what})") from None
                 if attempt >= self.max_retries:
@@ -446,6 +456,15 @@ class OpenAIBrain(Brain):
             self._count(role, model, response, messages, text)
             return text
 
+    def _step_down(self, role: str, model: str, fmt: str, lowered: str) -> bool:
+        """Whether the error says the server cannot take ``fmt``: then the next format is used from now on."""
+        if fmt == FORMATS[-1] or not _rejects_format(lowered):
+            return False
+        self.formats[model] = FORMATS[FORMATS.index(fmt) + 1]
+        self.notes.append(f"{role}: {model} on {self.base_url} does not take response_format {fmt}; "
+                          f"using {self.formats[model]} for the rest of the run")
+        return True
+
     def _options(self, fmt: str, response_model: type[BaseModel]) -> dict[str, Any]:
         options: dict[str, Any] = {}
         if fmt == "json_schema":
@@ -454,6 +473,8 @@ class OpenAIBrain(Brain):
                 "type": "json_schema",
                 "json_schema": {"name": name, "schema": response_model.model_json_schema(), "strict": False},
             }
+        elif fmt == "json_object_schema":  # llama.cpp's server: the schema becomes a grammar
+            options["response_format"] = {"type": "json_object", "schema": response_model.model_json_schema()}
         elif fmt == "json_object":
             options["response_format"] = {"type": "json_object"}
         if self.temperature is not None:
