@@ -698,6 +698,17 @@ class CodeEdits(_Model):
 
     edits: dict[str, str] = Field(default_factory=dict)  # stage -> new source
 
+    @model_validator(mode="after")
+    def _sent_cells_only(self, info: ValidationInfo) -> CodeEdits:
+        """With the request's cells as context, only a cell whose source was sent may be edited."""
+        cells = (info.context or {}).get("cells") if isinstance(info.context, dict) else None
+        if cells:
+            shown = [c.get("stage") for c in cells if c.get("source")]
+            blind = [stage for stage in self.edits if stage not in shown]
+            if blind:
+                raise ValueError(f"edits for {blind}: only the cells whose source was given may be edited ({shown})")
+        return self
+
 
 class WriteCodeRequest(Request[CodeEdits]):
     """Operation agent: fill or extend the tested template cells."""
@@ -706,7 +717,8 @@ class WriteCodeRequest(Request[CodeEdits]):
     plan: dict[str, Any] = Field(description="the selected plan: id, title, strategy, preprocessing, candidates")
     requirements: Requirements = Field(description="the parsed requirements (the paper's JSON)")
     run_dir: str | None = Field(description="the run folder: the only place code may write")
-    cells: list[dict[str, str]] = Field(description="every rendered template cell (stage, title, source)")
+    cells: list[dict[str, str]] = Field(description="every rendered template cell (stage, title); the source only of "
+                                                    "those that may be edited, the others run as tested")
 
 
 class Repair(_Model):

@@ -15,6 +15,20 @@ from ..execution import CellResult
 from ..schema import Attempt, CellSpec, DataReport, DebugRequest, Plan, Repair, Requirements, WriteCodeRequest
 from ..tasks import for_task
 
+# The cells an LLM may edit, and the longest source sent: the others (evaluation, measurement, saving, the
+# prediction example, and the long engines such as the tabular train cell) run as tested, and their code is
+# not sent (it would be most of the prompt's tokens).
+EDITABLE_STAGES = ("setup", "load_split", "preprocess", "train")
+MAX_SENT_SOURCE = 8_000  # characters
+
+
+def _shown(cell: CellSpec) -> dict[str, str]:
+    """A cell as the write_code request shows it: with its source where it may be edited."""
+    if cell.stage in EDITABLE_STAGES and len(cell.source) <= MAX_SENT_SOURCE:
+        return {"stage": cell.stage, "title": cell.title, "source": cell.source}
+    return {"stage": cell.stage, "title": cell.title,
+            "kept": f"tested code ({len(cell.source)} characters, not sent): it runs as it is"}
+
 
 class OperationAgent:
     def __init__(self, brain: Brain, allowed_hosts: list[str] | None = None, approve_flagged: bool = False) -> None:
@@ -54,7 +68,7 @@ class OperationAgent:
             plan={k: v for k, v in plan.model_dump().items() if k in ("id", "title", "strategy", "preprocessing",
                                                                        "candidates")},
             requirements=req, run_dir=settings.get("run_dir"),
-            cells=[{"stage": c.stage, "title": c.title, "source": c.source} for c in cells]))
+            cells=[_shown(c) for c in cells]))
         for c in cells:
             new = edits.edits.get(c.stage, "")
             if not new.strip() or new.strip() == c.source.strip():
