@@ -54,6 +54,13 @@ def test_a_full_run_through_a_real_small_model(name, proxy, tmp_path):
         instruction, data=dataset(path), out=tmp_path / name)
     rec = run.record
     saved = json.loads((run.folder / "run.json").read_text())
+    shares = ", ".join(f"{role} {n['llm']}/{n['llm'] + n['offline']}" for role, n in rec.decided_by().items())
+    print(f"\n{name}: {rec.status}; LLM answers used per role: {shares}; {rec.llm_total.calls} requests, "
+          f"{rec.llm_total.prompt_tokens} + {rec.llm_total.completion_tokens} tokens, {rec.llm_total.seconds:.0f} s")
+    for d in rec.decisions:
+        if d.decided_by == "offline":
+            print(f"  {d.role}: offline ({d.llm_answer}): {d.reason}")
+    print("  server usage:", [e["usage"] and e["usage"]["total_tokens"] for e in proxy.exchanges])
 
     # the run succeeds, within its LLM budget
     assert rec.status == "succeeded", rec.message
@@ -75,22 +82,19 @@ def test_a_full_run_through_a_real_small_model(name, proxy, tmp_path):
             assert rec.decided_by()["verify_plans"]["llm"] >= 1
 
     # token counts are the server's own, request by request and in total
-    assert len(proxy.exchanges) == rec.llm_total.calls and all(e["status"] == 200 for e in proxy.exchanges)
+    answered = [e for e in proxy.exchanges if e["status"] == 200]
+    assert len(answered) == rec.llm_total.calls
+    rejected = [e for e in proxy.exchanges if e["status"] != 200]  # llama.cpp refuses json_schema (a 500) once
+    assert [e["request"]["response_format"]["type"] for e in rejected] == ["json_schema"]
+    assert any("does not take response_format json_schema" in n for n in rec.notes)
     reported = Counter()
-    for e in proxy.exchanges:
+    for e in answered:
         reported.update({k: e["usage"][k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")})
     assert rec.llm_total.prompt_tokens == saved["llm_total"]["prompt_tokens"] == reported["prompt_tokens"]
     assert rec.llm_total.completion_tokens == reported["completion_tokens"]
     assert rec.llm_total.tokens == reported["total_tokens"]
     assert rec.llm_total.tokenizer_calls == 0  # the server reported usage every time
     assert all(e["request"]["max_tokens"] <= 256 for e in proxy.exchanges)
-
-    shares = ", ".join(f"{role} {n['llm']}/{n['llm'] + n['offline']}" for role, n in rec.decided_by().items())
-    print(f"\n{name}: LLM answers used per role: {shares}; {rec.llm_total.calls} requests, "
-          f"{rec.llm_total.prompt_tokens} + {rec.llm_total.completion_tokens} tokens, {rec.llm_total.seconds:.0f} s")
-    for d in rec.decisions:
-        if d.decided_by == "offline":
-            print(f"  {d.role}: offline ({d.llm_answer}): {d.reason}")
 
 
 def test_the_gguf_tokenizer_counts_what_the_server_counts(proxy):
@@ -106,5 +110,5 @@ def test_the_gguf_tokenizer_counts_what_the_server_counts(proxy):
         brain.decide("verify_request", {"instruction": "Classify banana quality as Good or Bad"}, RequestCheck)
     counter = GGUFTokenizer(GGUF)
     assert proxy.exchanges
-    for e in proxy.exchanges:
+    for e in [e for e in proxy.exchanges if e["status"] == 200]:
         assert counter.prompt_tokens(e["request"]["messages"]) == e["usage"]["prompt_tokens"]

@@ -55,6 +55,7 @@ class PromptAgent:
         rules = parser.parse(request.instruction, request.peek, request.data_path)
         fields = [f for f in rules.uncertain(below=LLM_BAR) if f in FIELDS]
         if not fields:
+            self.brain.usage_for("parse_requirements").fallbacks += 1  # the rules decided
             self.brain.decisions.append(Decision(
                 role="parse_requirements", decided_by="offline", llm_answer="not_asked",
                 reason=f"the rules read every field with confidence {LLM_BAR} or more"))
