@@ -192,7 +192,11 @@ def test_good_run_usage_per_role_and_at_most_12_calls(good_run):
     assert {r: u.calls for r, u in rec.llm_usage.items() if u.calls} == dict(counts)
     assert all(counts[r] == 1 for r in ("data_analysis", "rank_models", "verify_plans"))  # batched over plans
     total = rec.llm_total
-    assert total.calls == len(server.chat_requests) and total.fallbacks == 0
+    assert total.calls == len(server.chat_requests) and total.used == total.calls
+    # the rules read every field of this instruction confidently: the LLM was not asked to parse it
+    assert "parse_requirements" not in counts and total.fallbacks == rec.llm_usage["parse_requirements"].fallbacks == 1
+    assert [(d.decided_by, d.llm_answer) for d in rec.decisions if d.role == "parse_requirements"] == \
+        [("offline", "not_asked")]
     assert total.prompt_tokens == sum(u.prompt_tokens for u in rec.llm_usage.values()) > 0
     assert total.completion_tokens == 50 * total.calls and total.seconds > 0
     assert rec.brain_config["model"] == "fake-model" and rec.brain_config["base_url"] == server.base_url
@@ -296,7 +300,8 @@ def test_server_down_runs_on_the_offline_rules_with_notes(tmp_path, monkeypatch)
     assert rec.status == "succeeded", rec.message
     assert "connection failed" in rec.notes[0] and all(n.endswith("offline rules used") for n in rec.notes)
     assert any("unreachable earlier in this run" in n for n in rec.notes[1:])  # not retried for every role
-    assert rec.llm_total.calls == 0 and rec.llm_total.fallbacks == len(rec.notes) >= 8
+    assert rec.llm_total.calls == 0 and rec.llm_total.fallbacks == len(rec.decisions) >= 9
+    assert len(rec.notes) == len(rec.decisions) - 1  # parse_requirements: the rules were sure, nothing to ask
     assert all(p.verdict.brain_opinion == "" for p in rec.plans)  # the rules' view is not an LLM opinion
     assert all("LLM estimate" not in c.basis for p in rec.plans for c in p.candidates)
 

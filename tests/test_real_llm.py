@@ -44,6 +44,7 @@ def settings(tmp_path: Path, **kw) -> Settings:
                     llm_timeout=300, llm_max_retries=0, llm_tokenizer=str(GGUF), **kw)
 
 
+@pytest.mark.timeout(1800)  # a few minutes on two free cores; a busy machine makes llama.cpp far slower
 @pytest.mark.parametrize("name", list(TASKS))
 def test_a_full_run_through_a_real_small_model(name, proxy, tmp_path):
     path, instruction = TASKS[name]
