@@ -106,9 +106,9 @@ def test_the_gguf_tokenizer_counts_what_the_server_counts(proxy):
     if not proxy.exchanges:  # run on its own: ask the server one question
         brain = make_brain(Settings(llm=ALIAS, base_url=proxy.base_url, llm_max_completion_tokens=32),
                            api_key="no-key", temperature=0.0, dotenv_path=None)
-        from automl_agent_jupyter.schema import RequestCheck
+        from automl_agent_jupyter.schema import VerifyRequest
 
-        brain.decide("verify_request", {"instruction": "Classify banana quality as Good or Bad"}, RequestCheck)
+        brain.ask(VerifyRequest(instruction="Classify banana quality as Good or Bad", data_path=None))
     counter = GGUFTokenizer(GGUF)
     assert proxy.exchanges
     for e in [e for e in proxy.exchanges if e["status"] == 200]:
