@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..brains import Brain
-from ..schema import DatasetSpec, Decision, FieldSource, ParseRequest, Question, Requirements
+from ..schema import DatasetSpec, FieldSource, ParseRequest, Question, Requirements
 
 LLM_BAR = 0.6  # an LLM brain is asked about the fields the rules read with less confidence than this
 
@@ -55,10 +55,7 @@ class PromptAgent:
         rules = parser.parse(request.instruction, request.peek, request.data_path)
         fields = [f for f in rules.uncertain(below=LLM_BAR) if f in FIELDS]
         if not fields:
-            self.brain.usage_for("parse_requirements").fallbacks += 1  # the rules decided
-            self.brain.decisions.append(Decision(
-                role="parse_requirements", decided_by="offline", llm_answer="not_asked",
-                reason=f"the rules read every field with confidence {LLM_BAR} or more"))
+            self.brain.not_asked("parse_requirements", f"the rules read every field with confidence {LLM_BAR} or more")
             return rules
         reading = {k: {"value": f.value, "confidence": f.confidence, "evidence": f.evidence,
                        "options": f.options[:10]} for k, f in rules.field_sources.items() if k in FIELDS}

@@ -53,8 +53,13 @@ class Brain(ABC):
         self.source: dict[str, str] = {}  # role -> who gave its last answer: "llm" | "offline"
         self.decisions: list[Decision] = []  # an LLM brain's questions, in order, with who decided each
 
-    def begin_run(self) -> None:
+    def begin_run(self) -> None:  # noqa: B027 - a hook: only brains with per-run limits need it
         """A run starts: per-run limits (an LLM brain's call and token budget) count from here."""
+
+    def not_asked(self, role: str, why: str) -> None:
+        """``role`` was decided by the rules without asking (e.g. every field was read confidently)."""
+        self.usage_for(role).fallbacks += 1
+        self.decisions.append(Decision(role=role, decided_by="offline", llm_answer="not_asked", reason=why))
 
     def ask(self, request: Request[T]) -> T:
         """The answer to a typed request, validated as the request's answer model."""

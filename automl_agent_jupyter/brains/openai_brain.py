@@ -280,6 +280,10 @@ class OpenAIBrain(Brain):
         self._asked = set()
         self.down = None
 
+    def not_asked(self, role: str, why: str) -> None:
+        super().not_asked(role, why)
+        self._asked.add(role)  # no request is kept in the budget for it
+
     @property
     def counter(self) -> TokenCounter:
         """The token counter (loaded on first use): the model's tokenizer if configured, else an estimate."""
