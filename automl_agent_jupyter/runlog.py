@@ -56,6 +56,8 @@ class RunLog:
         self.impl_started: float | None = None  # when the plan being implemented started
         self._usage0, self._notes0 = copy.deepcopy(brain.usage), len(brain.notes)  # a brain shared by runs
         self._decisions0 = len(brain.decisions)
+        self._earlier_notes: list[str] = []  # a resumed run keeps what its earlier segments recorded
+        self._earlier_decisions: list = []
         brain.begin_run()  # the brain's per-run limits (an LLM's budget) count from here
 
     @classmethod
@@ -84,6 +86,8 @@ class RunLog:
                                 if k.startswith("cell:") or k in ("code_generation", "debugging"))
         log.impl_started = None
         log._usage0, log._notes0 = copy.deepcopy(brain.usage), len(brain.notes)
+        log._decisions0 = len(brain.decisions)
+        log._earlier_notes, log._earlier_decisions = list(rec.notes), list(rec.decisions)
         rec.segments[-1].budget_s = round(max(0.0, log.remaining_s()), 3)
         return log
 
@@ -103,8 +107,8 @@ class RunLog:
         rec = self.record
         rec.llm_usage = usage = self.brain.usage_since(self._usage0)
         rec.llm_total = usage_total(usage.values())
-        rec.notes = list(self.brain.notes[self._notes0:])
-        rec.decisions = list(self.brain.decisions[self._decisions0:])
+        rec.notes = self._earlier_notes + list(self.brain.notes[self._notes0:])
+        rec.decisions = self._earlier_decisions + list(self.brain.decisions[self._decisions0:])
         rec.brain_config = self.brain.describe()
         rec.process = process_identity()
         if rec.status != "running":
