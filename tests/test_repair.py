@@ -23,11 +23,12 @@ class FakeBrainWithBrokenCode(OfflineBrain):
     """A scripted brain whose operation agent writes a train cell with a bug (as an LLM might)."""
 
     name = "fake-broken-coder"
+    broken_stage = "load_split"  # the LLM is shown only the short cells it may edit (long ones run as tested)
 
     def decide(self, role, context, response_model):
         if role == "write_code":
-            train = next(c for c in context.cells if c["stage"] == "train")
-            return CodeEdits(edits={"train": train["source"].replace("BEST_NAME = max(", "BEST_NAME = maxx(")})
+            cell = next(c for c in context.cells if c["stage"] == self.broken_stage)
+            return CodeEdits(edits={self.broken_stage: cell["source"] + "\nCHECKED = maxx(1, 2)\n"})
         return super().decide(role, context, response_model)
 
 
@@ -36,10 +37,10 @@ def test_a_broken_generated_cell_is_repaired_from_its_template(tmp_path, small_b
         "Classify banana quality as Good or Bad", data=small_banana, out=tmp_path / "run")
     rec = run.record
     assert rec.status == "succeeded", rec.message
-    train = [a for a in rec.attempts if a.stage == "train"]
-    assert [a.ok for a in train] == [False, True]
-    assert train[0].error_type == "NameError" and "maxx" in train[0].error
-    assert "restoring the template" in train[0].repair
+    broken = [a for a in rec.attempts if a.stage == FakeBrainWithBrokenCode.broken_stage]
+    assert [a.ok for a in broken] == [False, True]
+    assert broken[0].error_type == "NameError" and "maxx" in broken[0].error
+    assert "restoring the template" in broken[0].repair
     assert "maxx(" not in (run.folder / "pipeline.py").read_text()  # the script holds the code that ran
 
 
@@ -78,6 +79,6 @@ def test_repairs_are_bounded(tmp_path, small_banana):
         "Classify banana quality as Good or Bad", data=small_banana, out=tmp_path / "run")
     rec = run.record
     assert rec.status == "failed" and "no test metric" in rec.message
-    train = [a for a in rec.attempts if a.stage == "train"]
-    assert len(train) == 3 and not any(a.ok for a in train)  # first try + 2 repairs, then it stops
-    assert [a.error for a in train[1:]] == ["still broken", "still broken"]
+    broken = [a for a in rec.attempts if a.stage == FakeBrainThatCannotFix.broken_stage]
+    assert len(broken) == 3 and not any(a.ok for a in broken)  # first try + 2 repairs, then it stops
+    assert [a.error for a in broken[1:]] == ["still broken", "still broken"]
