@@ -103,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  [{stage}] attempt {info['attempt']} failed ({info['error'][:100]}); repair: {info['repair']}",
                   file=sys.stderr)
 
-    if args.command == "resume":
+    def finish(start: Any) -> int:
+        """Run, then report; bad input and interruptions end in one line with their exit code."""
         try:
-            run = AutoMLAgent.for_run(args.folder, on_event=show).resume(args.folder)
+            run = start()
         except AutoMLError as exc:
             print(f"automl-agent: {exc}", file=sys.stderr)
             return 2
@@ -114,23 +115,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"automl-agent: {exc.line}", file=sys.stderr)
             return 143 if exc.reason == "SIGTERM" else 130
         return _report(run)
+
+    if args.command == "resume":
+        return finish(lambda: AutoMLAgent.for_run(args.folder, on_event=show).resume(args.folder))
     given = {f.name: getattr(args, f.name) for f in setting_fields(flagged=True) if f.name != "llm"}
     opts = {k: v for k, v in {**given, "knowledge_sources": args.sources,
                               "llm_timeout": args.llm_timeout,
                               "role_models": ",".join(args.role_model) if args.role_model else None,
                               "approve_flagged_code": args.approve_flagged_code or None}.items() if v is not None}
-    try:
-        agent = AutoMLAgent(llm=args.llm, base_url=args.base_url, on_event=show, **opts)
-        run = agent.run(args.instruction, data=args.data, out=args.out, auto=not args.plan_only, target=args.target,
-                        task=args.task)
-    except AutoMLError as exc:
-        print(f"automl-agent: {exc}", file=sys.stderr)
-        return 2
-    except Interrupted as exc:
-        bar.close()  # the line goes below the progress bar, not onto it
-        print(f"automl-agent: {exc.line}", file=sys.stderr)
-        return 143 if exc.reason == "SIGTERM" else 130
-    return _report(run)
+    return finish(lambda: AutoMLAgent(llm=args.llm, base_url=args.base_url, on_event=show, **opts).run(
+        args.instruction, data=args.data, out=args.out, auto=not args.plan_only, target=args.target, task=args.task))
 
 
 def _report(run: Any) -> int:

@@ -42,3 +42,12 @@ def check_plots(run, expected: set[str]) -> dict[str, Path]:
     assert results["main_plot"] in plots
     assert 0 < record["timings"]["plots"] < record["timings"]["total"]
     return plots
+
+
+def banana_sample(folder: Path, rows: int = 900) -> str:
+    """A small real banana table (a fixed random sample of the shared one) written into folder."""
+    import pandas as pd
+
+    path = Path(folder) / f"banana_{rows}.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(rows, random_state=0).to_csv(path, index=False)
+    return str(path)

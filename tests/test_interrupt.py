@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from shared_data import dataset
+from shared_data import banana_sample
 
 from automl_agent_jupyter import AutoMLAgent
 from automl_agent_jupyter.interrupt import Interrupted
@@ -28,9 +27,7 @@ INSTRUCTION = "Classify banana quality as Good or Bad"
 
 @pytest.fixture(scope="module")
 def small_banana(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("data") / "banana_small.csv"
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(900, random_state=0).to_csv(path, index=False)
-    return str(path)
+    return banana_sample(tmp_path_factory.mktemp("data"))
 
 
 def _record(folder: Path) -> dict:
