@@ -90,8 +90,8 @@ def markdown(results: dict[str, Any]) -> str:
               + (" (all the commands above)." if len(results.get("commands") or []) > 1 else "."), ""]
     if cfg.get("sources"):
         lines += [("Data (wide bench): tables that a registry package ships as files, written to CSV unchanged but "
-                   "for the R row names (`benchmarks/registry.py`); the half each belongs to was drawn at random "
-                   "before any tuning (dev may be tuned on, check is kept aside):"), "",
+                   "for the R row names (`benchmarks/registry.py`); dev may be tuned on; the check half "
+                   "was committed before anything ran on it and is run once, at the end:"), "",
                   "| dataset | half | source | rows | columns | target (missing) | task | metric |",
                   "|---|---|---|---|---|---|---|---|"]
         for key, m in cfg["sources"].items():
