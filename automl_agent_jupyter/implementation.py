@@ -50,12 +50,19 @@ class Implementation:
         self.started = log.start_implementation()
         self.verdict: Verdict | None = None  # on the test split: what the record reports
         self.valid_verdict: Verdict | None = None  # on the validation split: what decides a revision
+        self.valid_numbers: dict[str, float] = {}  # the validation metrics behind it
         plan.state = "selected"
         log.record.selected_plan = plan.id
         log.record.status = "running"
         with log.stage("code_generation"):
             self.cells: list[CellSpec] = agent.write(plan, planning.requirements, planning.report,
                                                      self.cell_settings())
+        # the deployment files written with these cells: written again if this plan is kept after a later one ran
+        self.files = {n: (log.folder.path / n).read_text(encoding="utf-8") for n in DEPLOY_FILES
+                      if (log.folder.path / n).is_file()}
+        self.gated = False  # True once decided on validation: this plan's test split is to be scored (once)
+        self._before: dict[str, Any] | None = None  # the namespace before this plan's cells ran (watch)
+        self.state: dict[str, Any] = {}  # what this plan's cells bound, kept while it is set aside
         for c in self.cells:
             if c.flagged:
                 log.note(f"write_code {c.stage}: the edit was flagged ({'; '.join(c.flagged)[:200]}); "
@@ -67,6 +74,11 @@ class Implementation:
     def attempts(self) -> list[Attempt]:
         """This plan's attempts, in order."""
         return [a for a in self.log.record.attempts if a.plan_id == self.plan.id]
+
+    @property
+    def gate(self) -> int:
+        """The index of the evaluate cell: the cells before it decide on validation; it scores the test split."""
+        return next((i for i, c in enumerate(self.cells) if c.stage == "evaluate"), len(self.cells))
 
     def title(self, stage: str) -> str:
         return next((c.title for c in self.cells if c.stage == stage), stage)
@@ -150,33 +162,72 @@ class Implementation:
         return verify_results(self.planning.requirements, self.planning.metric, numbers,
                               validation_measured(results or {}), split="validation")
 
+    def judge(self, results: dict[str, Any] | None) -> Verdict | None:
+        """The verdict on validation (kept in ``valid_verdict``, the numbers in ``valid_numbers``)."""
+        self.valid_verdict = self.judge_on_validation(results)
+        valid = ((results or {}).get("metrics") or {}).get("valid") or {}
+        self.valid_numbers = {k: v for k, v in valid.items() if isinstance(v, float)}
+        return self.valid_verdict
+
     def should_set_aside(self, results: dict[str, Any] | None) -> bool:
         """Before the test split is scored: does the plan miss a requirement on validation while a revision
         can still run (count and time)?"""
         verdict = self.judge_on_validation(results)
         return verdict is not None and not verdict.passed and revision_allowed(self.log) is None
 
-    def set_aside(self, results: dict[str, Any] | None) -> Verdict | None:
-        """The plan missed a requirement on validation and a revision follows: recorded as tried, its test
-        split never scored (the test rows are scored once, for the final model)."""
-        self.valid_verdict = self.judge_on_validation(results)
+    # ------------------------------------------------------------------ set aside, kept
+    def watch(self, namespace: dict[str, Any]) -> None:
+        """Note the namespace before this plan's cells run (references only), to know later what they bound."""
+        self._before = dict(namespace)
+
+    def set_aside(self, results: dict[str, Any] | None, namespace: dict[str, Any] | None = None) -> Verdict | None:
+        """The plan's test split is not scored now (it missed on validation and a revision follows, or a better
+        plan on validation is kept): recorded as trained with the validation numbers that decided, and what its
+        cells bound in ``namespace`` kept (references), so that it can still be kept if it proves the best."""
+        self.judge(results)
+        if namespace is not None and results is not None:
+            before = self._before or {}
+            self.state = {k: v for k, v in namespace.items() if k not in before or before[k] is not v}
         self._record_trained(results, tested=False)
         self.plan.state = "tried"
         self.log.save()
         return self.valid_verdict
 
+    def rank(self) -> tuple[int, int, float]:
+        """The order in which plans are kept, decided on validation only: meeting every requirement first, then
+        fewer missed requirements, then the better primary metric. A plan without validation numbers is last."""
+        v = self.valid_verdict
+        if v is None:
+            return (0, -99, float("-inf"))
+        return (int(v.passed), -sum(1 for c in v.checks if c.passed is False), v.score)
+
+    def restore(self, namespace: dict[str, Any]) -> None:
+        """This plan is kept after a later plan ran: its names back in ``namespace`` and its deployment files in
+        the run folder, so that its own evaluate, measure and save cells run on its model."""
+        namespace.update(self.state)
+        OperationAgent.write_files(self.files, str(self.log.folder.path))
+        self.plan.state = "selected"
+        self.log.record.selected_plan = self.plan.id
+
     def _record_trained(self, results: dict[str, Any] | None, tested: bool) -> None:
-        """run.json's list of every plan trained with the validation numbers that decided what came next."""
+        """run.json's list of every plan trained with the validation numbers that decided what came next (one
+        entry per plan: a plan kept after it was set aside has its entry updated when its test split is scored)."""
         verdict, metric = self.valid_verdict, self.planning.metric
         valid = ((results or {}).get("metrics") or {}).get("valid") or {}
         # each candidate's realized validation score, latency and size beside the model agent's predictions
         self.plan.candidates = ModelAgent.check(self.plan, results, metric).candidates
-        self.log.record.trained.append({
+        entry = {
             "plan": self.plan.id, "model": (results or {}).get("model"), "valid": valid,
             "decided_on": f"validation {metric} {valid.get(metric)}" if valid else "no validation result",
             "passed_on_validation": verdict.passed if verdict else False,
             "failed_checks": [c.name for c in verdict.checks if c.passed is False] if verdict else ["execution"],
-            "test_scored": bool(((results or {}).get("metrics") or {}).get("test"))})
+            "test_scored": bool(((results or {}).get("metrics") or {}).get("test"))}
+        trained = self.log.record.trained
+        same = next((i for i, t in enumerate(trained) if t["plan"] == self.plan.id), None)
+        if same is None:
+            trained.append(entry)
+        else:
+            trained[same] = entry
         # every candidate the plan trained; a plan set aside before its test split saved no model
         self.log.record.leaderboard = leaderboard.merge(self.log.record.leaderboard, self.plan, results, metric,
                                                         saved=tested)
@@ -184,7 +235,7 @@ class Implementation:
     def conclude(self, results: dict[str, Any] | None) -> Verdict:
         """Implementation verification: the measured numbers against every requirement."""
         log, rec, req, metric = self.log, self.log.record, self.planning.requirements, self.planning.metric
-        self.valid_verdict = self.judge_on_validation(results)
+        self.judge(results)
         self._record_trained(results, tested=True)
         with log.stage("implementation_verification"):
             if not results or not results.get("metrics", {}).get("test"):
@@ -236,6 +287,28 @@ class Implementation:
 
 
 DEPLOY_FILES = ("predict.py", "serve.py")
+
+
+def keep_best(current: Implementation, aside: list[Implementation]) -> Implementation:
+    """The plan whose test split is scored, as the final model: the best on validation (Implementation.rank)
+    among the plan that just trained (``current``, kept on a tie) and those set aside. run.json's ``kept``
+    says which won and on what validation numbers."""
+    best = max([current, *aside], key=Implementation.rank)
+    metric = current.planning.metric
+
+    def numbers(impl: Implementation) -> dict[str, Any]:
+        v = impl.valid_verdict
+        return {"plan": impl.plan.id, metric: impl.valid_numbers.get(metric),
+                "passed_on_validation": bool(v and v.passed),
+                "failed_checks": [c.name for c in v.checks if c.passed is False] if v else ["no validation result"]}
+
+    current.log.record.kept = {
+        **numbers(best), "decided_on": "validation", "metric": metric,
+        "valid": dict(best.valid_numbers),
+        "rule": f"meets every requirement on validation first, then fewer missed requirements, then the better "
+                f"validation {metric}",
+        "over": [numbers(i) for i in [current, *aside] if i is not best]}
+    return best
 
 
 def with_deploy_files(cells: list[CellSpec], run_dir: Path) -> list[CellSpec]:

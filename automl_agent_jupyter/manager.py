@@ -30,7 +30,7 @@ from .brains import Brain, make_brain
 from .config import Settings
 from .errors import AutoMLError
 from .execution import NamespaceExecutor
-from .implementation import Implementation, Next
+from .implementation import Implementation, Next, keep_best
 from .knowledge.retrieval import KnowledgeSource
 from .planning import Planner, Planning
 from .record import RunFolder
@@ -62,6 +62,7 @@ class Manager:
         self.planner: Planner | None = None
         self.planning: Planning | None = None  # set once planning succeeded
         self.impl: Implementation | None = None  # the plan being implemented (the last one tried)
+        self.aside: list[Implementation] = []  # plans trained and set aside before their test split was scored
 
     # ------------------------------------------------------------------------------------ reading
     @property
@@ -121,6 +122,7 @@ class Manager:
         instruction = (instruction or "").strip()
         self.log = log = RunLog(self.settings, self.brain, self.on_event, instruction, data, out)
         self.planner, self.planning, self.impl = Planner(log, self.sources), None, None
+        self.aside = []
         try:
             log.save()  # "running: planning" at once: a run killed while planning reads abandoned, not absent
             self.planning = self.planner.plan(instruction, data, target, task, requirements)
@@ -141,6 +143,7 @@ class Manager:
         self.log = log = RunLog.resume(self.settings, self.brain, self.on_event, RunFolder(folder))
         rec = log.record
         self.planner, self.planning, self.impl = Planner(log, self.sources), None, None
+        self.aside = []
         changed = data_changed(rec.data, rec.data_fingerprint)
         if changed:
             log.stop("interrupted", changed)  # still resumable once the data is back
@@ -181,11 +184,14 @@ class Manager:
         return fresh
 
     # ------------------------------------------------------------------------------------ implementation
-    def start(self, plan_id: str | None = None) -> Implementation:
-        """Select a plan (default: the best) and have the operation agent write its cells."""
+    def start(self, plan_id: str | None = None, namespace: dict[str, Any] | None = None) -> Implementation:
+        """Select a plan (default: the best) and have the operation agent write its cells; ``namespace``, where
+        they will run, is watched so that the plan can be set aside and kept later (see :meth:`before_test`)."""
         planning, log = self._planned(), self._log()
         self.impl = Implementation(log, planning, planning.get(plan_id or log.record.selected_plan or ""),
                                    self.operation_agent)
+        if namespace is not None:
+            self.impl.watch(namespace)
         return self.impl
 
     def begin(self, plan_id: str | None = None) -> list[CellSpec]:
@@ -199,6 +205,62 @@ class Manager:
         self.save()
         return plan
 
+    # ------------------------------------------------------------------------------------ the validation gate
+    def before_test(self, namespace: dict[str, Any]) -> Next:
+        """The decision before a plan's test split is scored, made on validation only, wherever the cells run
+        (in-process, in the kernel, by the JupyterLab frontend): the cells before the evaluate cell have run in
+        ``namespace``. A plan that misses a requirement on validation is set aside (its names kept) and, while
+        a revision may run, the next plan is started: ``Next("revise", 0)``, run the new plan's cells. Else the
+        best plan on validation among those trained is kept (its names restored if it is an earlier one) and
+        ``Next("run", gate)`` says to run the kept plan's cells from its evaluate cell: the test split is
+        scored once, for that plan."""
+        impl = self._impl()
+        results = namespace.get("RESULTS")
+        verdict = impl.judge(results)
+        if verdict is not None and not verdict.passed:
+            impl.set_aside(results, namespace)
+            plan = self.revise()  # records why not, when no revision may run
+            if plan is not None:
+                self.aside.append(impl)
+                self.start(plan.id, namespace)
+                return Next("revise", 0)
+        return self._keep(keep_best(impl, self.aside), namespace, results)
+
+    def after_failure(self, namespace: dict[str, Any]) -> Next:
+        """A plan's cells failed before its test split was scored: the next plan (``Next("revise", 0)``), else
+        the best plan set aside on validation, kept (``Next("run", gate)``), else ``Next("failed")``."""
+        impl = self._impl()
+        impl.set_aside(None)  # recorded as trained without a result
+        plan = self.revise()
+        if plan is not None:
+            self.start(plan.id, namespace)
+            return Next("revise", 0)
+        if not self.aside:
+            impl.plan.state = "selected"
+            return Next("failed", impl.gate)
+        best = keep_best(self.aside[0], self.aside[1:])
+        return self._keep(best, namespace, None)
+
+    def _keep(self, best: Implementation, namespace: dict[str, Any], results: dict[str, Any] | None) -> Next:
+        impl = self._impl()
+        if best is not impl:
+            if impl.plan.state != "tried":
+                impl.set_aside(results, namespace)
+            best.restore(namespace)
+            self.aside = [i for i in self.aside if i is not best] + [impl]
+            self.impl = best
+            self._log().note(f"plan {best.plan.id} kept: the best on validation ({(self.record.kept or {}).get('rule')})"
+                             f"; its names are restored and its test split is scored once")
+        best.plan.state, best.gated = "selected", True
+        self._log().record.selected_plan = best.plan.id
+        self.save()
+        return Next("run", best.gate)
+
+    def _impl(self) -> Implementation:
+        if self.impl is None:
+            raise NotPlanned("no plan is being implemented: call start() first")
+        return self.impl
+
     def implement(self, plan_id: str | None = None, executor: NamespaceExecutor | None = None) -> RunRecord:
         """Run the selected plan in-process with repairs; verify; revise while a revision is allowed."""
         log = self._log()
@@ -211,30 +273,21 @@ class Manager:
         return log.save()
 
     def _implement(self, plan_id: str | None, executor: NamespaceExecutor) -> None:
-        executor.namespace["AUTOML_PROGRESS"] = self.progress_hook()
+        """The cells of each plan up to its evaluate cell, the validation gate (:meth:`before_test`), then the
+        kept plan's cells from its evaluate cell on: the test split is scored once, for the final model."""
+        ns = executor.namespace
+        ns["AUTOML_PROGRESS"] = self.progress_hook()
+        impl, i = self.start(plan_id, ns), 0
         while True:
-            impl = self.start(plan_id)
-            i, gated, revised = 0, False, None
-            while True:
+            if i == impl.gate and not impl.gated:
+                nxt = self.before_test(ns)
+            else:
                 cell = impl.cells[i]
-                if cell.stage == "evaluate" and not gated:  # the validation verdict, before the test is scored
-                    gated = True
-                    if impl.should_set_aside(executor.namespace.get("RESULTS")):
-                        impl.set_aside(executor.namespace.get("RESULTS"))
-                        revised = self.revise()
-                        if revised is not None:
-                            nxt = Next("revise", i)
-                            break
-                        impl.plan.state = "selected"  # no revision came after all: this plan is tested
-                        self._log().record.trained.pop()  # conclude records it again, tested
                 self.on_event(f"cell:{cell.stage}", "start", {})
                 nxt = impl.step(i, executor.run(cell.source, cell.stage))
-                if nxt.kind != "run":
-                    break
-                i = nxt.index
-            if nxt.kind != "revise":
-                impl.conclude(executor.namespace.get("RESULTS") if nxt.kind == "done" else None)
-                revised = self.revise()  # decided on validation (a test result is reported, never chased)
-            if revised is None:
-                break
-            plan_id = revised.id
+                if nxt.kind == "failed" and not impl.gated:
+                    nxt = self.after_failure(ns)
+            if nxt.kind in ("done", "failed"):
+                self._impl().conclude(ns.get("RESULTS") if nxt.kind == "done" else None)
+                return
+            impl, i = self._impl(), nxt.index

@@ -420,6 +420,8 @@ class RunRecord(_Model):
     revisions: list[dict[str, Any]] = Field(default_factory=list)
     # every plan trained, with its validation metrics and the verdict on them that decided what came next
     trained: list[dict[str, Any]] = Field(default_factory=list)
+    # the plan kept as the final model, chosen on validation among every plan trained (see implementation.py)
+    kept: dict[str, Any] | None = None
     metrics: dict[str, dict[str, float]] = Field(default_factory=dict)
     primary_metric: dict[str, Any] | None = None
     constraints: list[dict[str, Any]] = Field(default_factory=list)

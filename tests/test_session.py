@@ -8,6 +8,7 @@ Runs on banana_quality with a tiny budget.
 from __future__ import annotations
 
 import importlib.abc
+import json
 import sys
 
 import comm as comm_pkg
@@ -184,7 +185,7 @@ def test_a_failed_cell_is_repaired_in_place_and_rerun(lab, no_lightgbm):
     train = gen[STAGES.index("train")]
     assert train["ran"] == 2 and "lightgbm" not in train["source"].split("CANDIDATES =", 1)[1].splitlines()[0]
     kinds = [m for m in fe.requests]
-    assert len(kinds) == 1  # one request: the repair went through update_and_run
+    assert len(kinds) == 2  # up to the validation gate, then the test; the repair went through update_and_run
     attempts = [(a.stage, a.attempt, a.ok) for a in session.record.attempts]
     assert ("train", 1, False) in attempts and ("train", 2, True) in attempts
     assert "ModuleNotFoundError" in session.view.attempts.value
@@ -202,7 +203,7 @@ def test_a_repair_that_reruns_earlier_stages_catches_up_in_the_kernel(lab, shell
     fe.before_run = spoil
     session.accept()
     fe.pump()
-    assert spoiled and len(fe.requests) == 1
+    assert spoiled and len(fe.requests) == 2  # before and after the validation gate: no extra request
     gen = fe.generated()
     assert [c["metadata"]["automl_agent"]["stage"] for c in gen] == STAGES  # no copies
     assert gen[STAGES.index("train")]["ran"] == 2
@@ -233,7 +234,7 @@ def test_a_repair_that_changes_other_cells_inserts_the_rest_again(lab, shell, mo
     fe.before_run = spoil
     session.accept()
     fe.pump()
-    assert len(fe.requests) == 2
+    assert len(fe.requests) == 3  # to the validation gate, from evaluate, from train again
     stages = [c["metadata"]["automl_agent"]["stage"] for c in fe.generated()]
     assert stages == STAGES[:5] + STAGES[3:] + STAGES[5:]  # copy from train, below the failed evaluate
     assert "superseded" in session.view.notes.value
@@ -254,3 +255,66 @@ def test_a_cell_the_user_stopped_is_not_repaired(lab):
     assert "interrupted" in session.view.outcome.value and "%automl resume" in session.view.outcome.value
     assert not any(a.stage == "setup" and a.repair for a in session.record.attempts)  # not repaired
     assert not (session.folder / "run.lock").exists()  # the folder is free again
+
+
+@pytest.fixture
+def small_banana(tmp_path):
+    import pandas as pd
+    from shared_data import dataset
+
+    path = tmp_path / "banana_small.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize("kept", ["best", "first"])
+def test_a_revision_in_the_notebook_scores_the_test_split_once(shell, small_banana, tmp_path, monkeypatch, kept):
+    """Lab mode with a revision: every plan misses an unreachable F1 on validation. The frontend runs each plan's
+    cells up to its evaluate cell; the plan kept is the best on validation (``first``: the ranking made to prefer
+    the first plan, so that its names are restored in the kernel after the second plan trained), and only its
+    evaluate cell is inserted and run, below its own train cell: the test split is scored once."""
+    if kept == "first":
+        real = Implementation.rank
+        monkeypatch.setattr(Implementation, "rank", lambda impl: (impl.plan.id == impl.log.record.trained[0]["plan"],
+                                                                   *real(impl)))
+    holder = {}
+
+    def factory(**kwargs):
+        holder["fe"] = Frontend(shell, **kwargs)
+        return holder["fe"]
+
+    bridge = Bridge(comm_factory=factory).open()
+    fe = holder["fe"]
+    fe.says(kind="hello", frontend="jupyterlab", version="test")
+    clock = CellClock(shell)
+    settings = Settings(budget_s=40, n_plans=2, top_k=1, max_revisions=1, runs_dir=str(tmp_path / "runs"))
+    session = Session(shell, settings, RunView(), bridge, clock, cell_id="magic-cell")
+    try:
+        assert session.start("Classify banana quality as Good or Bad with F1 of at least 0.9999",
+                             small_banana).status == "planned"
+        session.accept()
+        fe.pump()
+    finally:
+        clock.close()
+        bridge.close()
+    rec = session.record
+    gen = fe.generated()
+    where = [(c["metadata"]["automl_agent"]["plan"], c["metadata"]["automl_agent"]["stage"]) for c in gen]
+    evaluate = [c for c in gen if c["metadata"]["automl_agent"]["stage"] == "evaluate"]
+    assert [c.get("ran") for c in evaluate] == [1], where  # the test split scored once
+    assert [r["kind"] for r in rec.revisions] == ["revision"] and len(rec.trained) == 2
+    assert sum(t["test_scored"] for t in rec.trained) == 1
+    first, second = rec.trained[0]["plan"], rec.trained[1]["plan"]
+    best = max(rec.trained, key=lambda t: t["valid"]["f1"])["plan"] if kept == "best" else first
+    assert rec.kept["plan"] == best == rec.selected_plan and rec.kept["decided_on"] == "validation"
+    # each plan's cells in one block: the kept plan's last cells right below its own train cell
+    i = where.index((best, "evaluate"))
+    assert where[i - 4:i] == [(best, s) for s in STAGES[:4]] and where[i:i + 4] == [(best, s) for s in STAGES[4:]]
+    assert sorted(where) == sorted([(first, s) for s in STAGES[:4]] + [(second, s) for s in STAGES[:4]]
+                                   + [(best, s) for s in STAGES[4:]])
+    saved = json.loads((session.folder / "results.json").read_text())  # written by the kept plan's save cell
+    assert saved["plan_id"] == best and saved["metrics"]["valid"] == rec.kept["valid"] | {
+        k: v for k, v in saved["metrics"]["valid"].items() if not isinstance(v, float)}
+    assert rec.status == "failed" and rec.metrics["test"]["f1"] < 0.9999  # reported as it is
+    if kept == "first":
+        assert "kept: the best on validation" in session.view.notes.value

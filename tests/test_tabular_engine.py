@@ -81,7 +81,7 @@ def test_revisions_are_decided_on_validation(tmp_path):
     m.start().conclude({"metrics": {"valid": good, "test": bad}, "measured": {}})
     assert m.record.status == "failed"  # reported on test, honestly
     assert m.revise() is None  # but validation met the target: nothing to chase
-    m.start().conclude({"metrics": {"valid": bad, "test": good}, "measured": {}})
+    m.start(m.record.plans[1].id).conclude({"metrics": {"valid": bad, "test": good}, "measured": {}})
     nxt = m.revise()
     assert nxt is not None and m.record.revisions[-1]["decided_on"] == "validation"
     assert m.record.revisions[-1]["validation"]["f1"] == 0.90 and "test" not in m.record.revisions[-1]
@@ -90,17 +90,55 @@ def test_revisions_are_decided_on_validation(tmp_path):
 
 def test_a_plan_that_misses_on_validation_is_never_tested(tmp_path):
     """With time for a revision, a plan that misses a target on validation is set aside before its test
-    split is scored; the final plan is scored once."""
+    split is scored; the test split is scored once, for the plan that is best on validation (kept)."""
     data = tmp_path / "banana.csv"
     pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
     run = AutoMLAgent(budget_s=40, n_plans=2, max_revisions=1).run(
         "Classify banana quality as Good or Bad with F1 of at least 0.9999", data=str(data), out=tmp_path / "run")
     rec = run.record
-    assert [t["test_scored"] for t in rec.trained] == [False, True], rec.trained
+    assert len(rec.trained) == 2 and sum(t["test_scored"] for t in rec.trained) == 1, rec.trained
     assert [r["kind"] for r in rec.revisions] == ["revision"] and rec.revisions[0]["decided_on"] == "validation"
-    first = rec.trained[0]["plan"]
-    assert not any(a.stage == "evaluate" for a in rec.attempts if a.plan_id == first)
-    assert sum(a.stage == "evaluate" and a.ok for a in rec.attempts) == 1
+    # the kept plan is the best on validation (both missed the target), whichever trained last
+    best = max(rec.trained, key=lambda t: t["valid"]["f1"])
+    assert rec.kept["plan"] == best["plan"] == rec.selected_plan and rec.kept["decided_on"] == "validation"
+    assert rec.kept["valid"]["f1"] == best["valid"]["f1"] and rec.kept["over"][0]["plan"] != best["plan"]
+    assert next(t for t in rec.trained if t["test_scored"])["plan"] == best["plan"]
+    assert sum(a.stage == "evaluate" for a in rec.attempts) == 1
+    assert next(a for a in rec.attempts if a.stage == "evaluate").plan_id == best["plan"]
+    saved = json.loads((run.folder / "results.json").read_text())  # what the kept plan's own cells wrote
+    assert saved["plan_id"] == best["plan"] and saved["metrics"]["valid"]["f1"] == best["valid"]["f1"]
+
+
+def test_the_best_plan_on_validation_is_kept_with_its_own_names(tmp_path):
+    """Three plans all miss on validation; the first is the best there: it is kept after the third trained,
+    its names (model, results) and its predict.py are back, and only its test split is scored."""
+    data = tmp_path / "banana.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    m = AutoMLAgent(budget_s=600, n_plans=3, max_revisions=2).manager()
+    m.plan("Classify banana quality as Good or Bad with F1 of at least 0.99", data=str(data), out=tmp_path / "run")
+    ns: dict = {"user_frame": "the user's own name"}
+    first = m.start(None, ns)
+    scores = {}
+    for f1 in (0.96, 0.93, 0.95):
+        impl = m.impl
+        scores[impl.plan.id] = f1
+        ns.update(MODEL=f"model of {impl.plan.id}", RESULTS={"metrics": {"valid": {"f1": f1, "accuracy": f1}},
+                                                             "measured": {}})
+        (m.folder.path / "predict.py").write_text(f"# predict.py of {impl.plan.id}")
+        impl.files = {"predict.py": f"# predict.py of {impl.plan.id}"}
+        nxt = m.before_test(ns)
+    assert len(scores) == 3 and nxt.kind == "run" and m.impl is first and nxt.index == first.gate
+    assert m.impl.cells[nxt.index].stage == "evaluate"
+    assert ns["MODEL"] == f"model of {first.plan.id}" and ns["RESULTS"]["metrics"]["valid"]["f1"] == 0.96
+    assert ns["user_frame"] == "the user's own name"
+    assert (m.folder.path / "predict.py").read_text() == f"# predict.py of {first.plan.id}"
+    rec = m.record
+    assert rec.kept["plan"] == first.plan.id == rec.selected_plan and rec.kept["valid"]["f1"] == 0.96
+    assert sorted(o["f1"] for o in rec.kept["over"]) == [0.93, 0.95]
+    m.impl.conclude({**ns["RESULTS"], "metrics": {"valid": {"f1": 0.96, "accuracy": 0.96},
+                                                  "test": {"f1": 0.95, "accuracy": 0.95}}})
+    assert [(t["plan"], t["test_scored"]) for t in rec.trained] == [(p, p == first.plan.id) for p in scores]
+    assert rec.metrics["test"]["f1"] == 0.95 and rec.status == "failed"  # reported as it is, never chased
 
 
 def test_one_row_predictions_use_the_array_path(banana_run):

@@ -120,6 +120,7 @@ class Session:
         self._sigterm: Any = None
         self._n_sent = 0  # cells in the current bridge request
         self._existing = False  # the next request runs the cells already in the notebook (resume)
+        self._last_cell: dict[str, str] = {}  # plan id -> the id of its last generated cell that ran
         self.busy = False
         self.shown: list[str] = []  # plan ids in the current row of cards
         self._n_attempts = self._n_notes = 0
@@ -324,7 +325,7 @@ class Session:
         self.view.say(f"Accepted plan {plan_id}")
         try:
             if self.mode == "lab":
-                self.manager.start(plan_id)
+                self.manager.start(plan_id, self.shell.user_ns)
                 self._watch()
                 self._send(0)
             else:
@@ -393,19 +394,22 @@ class Session:
 
     # ------------------------------------------------------------------ lab mode: the bridge
     def _send(self, start: int) -> None:
+        """Have the frontend run the plan's cells from ``start``: up to its evaluate cell until the plan is decided
+        on validation (the test split is scored only for the plan kept), from there on once it is."""
         assert self.bridge is not None
         impl, rid = self.impl, self.record.run_id
+        stop = len(impl.cells) if impl.gated or start >= impl.gate else impl.gate
         self._offset, self._next, self._pending, self._stopped = start, None, None, ""
         cells = [{"source": c.source, "metadata": {"automl_agent": {"run_id": rid, "stage": c.stage,
                                                                     "plan": impl.plan.id}}}
-                 for c in impl.cells[start:]]
+                 for c in impl.cells[start:stop]]
         self.shell.user_ns["AUTOML_PROGRESS"] = self.manager.progress_hook()  # the train cell's live progress
         self._n_sent = len(cells)
         self.guard.event(f"cell:{impl.cells[start].stage}", "start", {})
         if self._existing:  # resume: the run's cells are in the notebook already; run them, insert nothing
             self._existing = False
             self.request = self.bridge.run_existing(rid, [{"stage": c.stage, "source": c.source}
-                                                          for c in impl.cells[start:]],
+                                                          for c in impl.cells[start:stop]],
                                                     self._on_result, self._on_complete)
             self.view.note(f"Plan {impl.plan.id}: rerunning its {len(cells)} generated cells in the notebook (not "
                            "inserted again), from setup: the same split, the budget that was left.")
@@ -424,6 +428,7 @@ class Session:
         i = self._offset + int(msg.get("index", 0))
         if msg.get("cell_id"):
             self.anchor = str(msg["cell_id"])  # later inserts go below the last generated cell
+            self._last_cell[self.impl.plan.id] = self.anchor  # a plan kept later: its last cells go below its own
         if msg.get("status") != "ok" and msg.get("ename") in STOPPED:
             seconds = self.clock.done.get(str(msg.get("cell_id")), (None,))[0] if self.clock else None
             self._stopped = STOPPED[str(msg["ename"])]
@@ -478,23 +483,48 @@ class Session:
             return
         if self._stopped:  # interrupted: the record already says so
             return
+        impl, ns = self.impl, self.shell.user_ns
+        if ok and self._next is not None and self._next.kind == "run" and self._next.index == impl.gate \
+                and not impl.gated:
+            self._gate(self.manager.before_test(ns), impl)  # decided on validation, before any test score
+            return
         if not ok and (self._next is None or self._next.kind == "run"):  # no cell failed: the frontend went away
             self._stopped = "the connection to the notebook closed (the extension was reloaded or the page went away)"
             self._interrupted(None, reason=self._stopped)
             return
         done = ok and self._next is not None and self._next.kind == "done"
-        verdict = self.impl.conclude(self.shell.user_ns.get("RESULTS") if done else None)
-        plan = self.manager.revise()  # decided on validation: None when the plan met every target there
-        if plan is not None:
-            self.view.show_verification(verdict)
-            self.view.set_plan_state(self.impl.plan.id, "tried")
-            reason = self.record.revisions[-1].get("reason", "") if self.record.revisions else ""
-            self.view.note(f"Revision: {reason} Trying plan {plan.id} ({plan.title}).")
-            self.view.set_plan_state(plan.id, "selected")
-            self.manager.start(plan.id)
+        if not done and not impl.gated:  # failed before its test split: the next plan, or the best set aside
+            nxt = self.manager.after_failure(ns)
+            if nxt.kind != "failed":
+                self._gate(nxt, impl)
+                return
+        self.impl.conclude(ns.get("RESULTS") if done else None)
+        self._finish()
+
+    def _gate(self, nxt: Next, before: Implementation) -> None:
+        """After the validation gate (or a failure before it): run the next plan, or the kept plan's last cells."""
+        rec, impl = self.record, self.impl
+        metric = self._metric()
+        if nxt.kind == "revise":
+            if before.valid_verdict is not None:
+                self.view.show_verification(before.valid_verdict)
+            self.view.set_plan_state(before.plan.id, "tried")
+            reason = rec.revisions[-1].get("reason", "") if rec.revisions else ""
+            self.view.note(f"Plan {before.plan.id} set aside on validation ({metric} "
+                           f"{before.valid_numbers.get(metric)}), its test split not scored. Revision: {reason} "
+                           f"Trying plan {impl.plan.id} ({impl.plan.title}).")
+            self.view.set_plan_state(impl.plan.id, "selected")
             self._send(0)
             return
-        self._finish()
+        if impl is not before:  # an earlier plan is the best on validation: its last cells go below its own
+            self.anchor = self._last_cell.get(impl.plan.id, self.anchor)
+            self.view.set_plan_state(before.plan.id, "tried")
+            self.view.set_plan_state(impl.plan.id, "selected")
+            self.view.note(f"Plan {impl.plan.id} kept: the best on validation ({metric} "
+                           f"{impl.valid_numbers.get(metric)}; plan {before.plan.id} had "
+                           f"{before.valid_numbers.get(metric)}). Its test split is scored once, in the cells "
+                           f"inserted below its own train cell.")
+        self._send(nxt.index)
 
     # ------------------------------------------------------------------ the end of an implementation
     def _finish(self) -> None:
