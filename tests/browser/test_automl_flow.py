@@ -206,3 +206,40 @@ def test_without_the_extension_runs_in_the_kernel_and_offers_the_code(lab):
     assert offered.startswith("# AutoML-Agent run ") and "# %% [predict]" in offered, offered[:200]
     assert cells[3]["source"] == TAIL
     lab.screenshot("test_without_the_extension_runs_in_the_kernel_and_offers_the_code.done")
+
+
+@pytest.mark.timeout(300)
+def test_a_revision_scores_the_test_split_once(lab):
+    """Every plan misses an unreachable F1 on validation, so the manager revises once (two plans trained). The
+    frontend runs each plan's cells up to its evaluate cell; the test split is scored once, by one evaluate
+    cell, for the plan kept (the best on validation), inserted right below that plan's own train cell."""
+    data = lab.server.root / "banana_small.csv"
+    import pandas as pd
+
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(2000, random_state=0).to_csv(data, index=False)
+    lab.new_notebook(["%load_ext automl_agent_jupyter\n%config AutoMLMagics.max_revisions = 1",
+                      f"%%automl --data {data} --budget 40 --plans 2 --top-k 1\n"
+                      "Classify banana quality as Good or Bad with F1 of at least 0.9999", TAIL])
+    lab.run_cell(0)
+    lab.run_cell(1, timeout=90_000)
+    out = output(lab, 1)
+    assert "Mode: JupyterLab extension" in out.inner_text()
+    out.locator(".automl-card .automl-accept").first.click()
+    wait_generated(lab, 12, 150_000)  # 4 + 4 cells of the two plans, then 4 of the plan kept
+    out.locator(".automl-final").wait_for(timeout=30_000)
+    lab.wait_idle()
+
+    gen = generated(lab.notebook_json())
+    where = [(c["metadata"]["automl_agent"]["plan"], c["metadata"]["automl_agent"]["stage"]) for c in gen]
+    evaluate = [c for c in gen if c["metadata"]["automl_agent"]["stage"] == "evaluate"]
+    assert len(evaluate) == 1 and evaluate[0]["execution_count"] is not None, where  # scored once
+    assert [errors_in(c) for c in gen] == [[]] * len(gen), attempts(lab)
+    rec = json.loads(next((lab.server.root / "runs").glob("*/run.json")).read_text())
+    assert [r["kind"] for r in rec["revisions"]] == ["revision"] and len(rec["trained"]) == 2
+    assert sum(t["test_scored"] for t in rec["trained"]) == 1
+    best = max(rec["trained"], key=lambda t: t["valid"]["f1"])["plan"]
+    assert rec["kept"]["plan"] == best == rec["selected_plan"] and rec["kept"]["decided_on"] == "validation"
+    i = where.index((best, "evaluate"))
+    assert where[i - 4:i] == [(best, s) for s in STAGES[:4]] and where[i:i + 4] == [(best, s) for s in STAGES[4:]]
+    assert "set aside on validation" in out.locator(".automl-notes").inner_text()
+    lab.screenshot("test_a_revision_scores_the_test_split_once.done")
