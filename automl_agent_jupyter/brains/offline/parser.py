@@ -94,6 +94,10 @@ def _num_at(t: Text, i: int) -> tuple[float, int] | None:
         v = float(words[w])
         if w == "half" and j < len(t) and t.tokens[j].lower in ("a", "an"):
             j += 1
+        if 20 <= v <= 90 and j < len(t) and 1 <= words.get(t.tokens[j].lower, 0) <= 9 and \
+                t.tokens[j].lower not in ("a", "an", "single"):  # 'ninety seven'
+            v += words[t.tokens[j].lower]
+            j += 1
         if j < len(t) and t.tokens[j].lower == "-":
             j += 1
         return v, j
@@ -211,6 +215,8 @@ def _mentions_any_column(r: Reading) -> bool:
 def _word_alternatives(word: str) -> list[str]:
     """A column word and the phrases that mean it (concepts kept as data: 'temp' ~ temperature, 'age' ~ how old)."""
     out = [word]
+    if word.endswith("ly") and len(word) > 5 and known(word[:-2]):
+        out.append(word[:-2])  # 'monthly' ~ 'per month'
     wf = forms(word)
     for key, phrases in L()["concepts"].items():
         if len(key.split()) == 1 and forms(key) & wf:
@@ -256,26 +262,38 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
     # the name as words, each word also by its synonyms: 'HarvestTime' ~ 'harvest time', 'temp_max' ~ 'max
     # temperature', 'smoking' ~ 'smoke', singular/plural
     if core:
-        hits, spans = [], []
+        per_word: list[list[tuple[int, int]]] = []
         for w in core:
+            if len(w) == 1 and w.isalpha() and per_word and per_word[-1]:  # 'Solar.R' ~ 'solar radiation'
+                per_word.append([(b, b + 1) for _, b in per_word[-1] if b < len(t) and t.tokens[b].is_word and
+                                 t.tokens[b].lower.startswith(w) and len(t.tokens[b].lower) > 3])
+                continue
             if len(w) < 2 or (len(w) < 3 and w not in ("hp", "os")):
                 continue
+            found = []
             for alt in _word_alternatives(w):
                 found = t.find(alt)
                 if found:
-                    hits.append(t.span_text(*found[0]))
-                    spans += found
                     break
-            else:  # an abbreviation in the name: 'arr' ~ arrival, 'temp' ~ temperature
+            else:  # an abbreviation in the name: 'arr' ~ arrival, 'temp' ~ temperature, 'hwy' ~ highway
                 if len(w) >= 3 and w.isalpha() and not known(w):
                     found = [(k, k + 1) for k, tok in enumerate(t.tokens)
-                             if tok.is_word and tok.lower.startswith(w) and len(tok.lower) >= len(w) + 2]
-                    if found:
-                        hits.append(t.span_text(*found[0]))
-                        spans += found
+                             if tok.is_word and _abbreviates(w, tok.lower)]
+            per_word.append(found)
+        # the words of one name said together: count the hits within one sentence ('how old was each passenger?
+        # ... from sex, class' does not name passengerClass)
+        sentences = sorted({t.clause_of(a) for found in per_word for a, _ in found})
+        hits, spans = [], []
+        for sa, sb in sentences:
+            in_s = [[(a, b) for a, b in found if sa <= a < sb] for found in per_word]
+            if sum(bool(x) for x in in_s) > len(hits):
+                hits = [t.span_text(*x[0]) for x in in_s if x]
+                spans = [sp for x in in_s for sp in x]
         if hits:
             frac = len(hits) / len(core)
-            score = 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0)
+            score = 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0) - \
+                sum(1.5 * (1 - len(w) / len(h)) for w, h in zip(core, hits) if len(core) == 1 and
+                    not _word_alternatives(w)[1:] and len(h) > len(w) and _abbreviates(w, h.lower()))
             if score > best[0]:
                 best = (score, spans, f"the words of {col!r} ({', '.join(hits)}) are in the instruction")
     # acronyms: 'oil temperature' ~ OT
@@ -301,6 +319,19 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                 if score > best[0]:
                     best = (score, spans, f"{_quote(t, *spans[0])} means {col!r}")
     return best
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """``short`` is an abbreviation of ``word``: its first letter, then its letters in order ('hwy' ~ highway,
+    'cty' ~ city, 'drv' ~ drive, 'crim' ~ crime, 'temp' ~ temperature)."""
+    if len(word) <= len(short) or word[0] != short[0] or not word.isalpha():
+        return False
+    if word.startswith(short):
+        return len(word) >= len(short) + (1 if len(short) >= 4 else 2)
+    if not known(word):
+        return False
+    it = iter(word[1:])
+    return all(c in it for c in short[1:]) and len(word) <= 3 * len(short)
 
 
 def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
@@ -383,6 +414,10 @@ def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
     if not cols:
         return []
     generic = set(L()["target_names"])
+    unlikely = set(L()["unlikely_target_names"])
+    # the data file's own name often says what it is for ('CrabAgePrediction', 'banana_quality')
+    file_words = set().union(*(forms(w) for w in name_words(str(r.peek.get("name") or ""))
+                               if len(w) > 2 and w not in ("csv", "data", "dataset", "rdatasets")), set())
     out = []
     split_values = set(L()["split_values"])
     for idx, col in enumerate(cols):
@@ -415,6 +450,14 @@ def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
         nun = (r.peek.get("nunique") or {}).get(col)
         if nun is not None and 2 <= nun <= 10 and col not in (r.peek.get("text_columns") or []):
             prior += 0.2
+            if col not in (r.peek.get("numeric") or []) and score < 2.5:
+                prior += 0.3  # a few named categories: a label more often than a coded number is (for a guess)
+        if col.lower() in unlikely and score < 2.5:
+            prior -= 0.5
+        if file_words and score < 2.5 and any(forms(w) & file_words for alt in (_word_alternatives(w) for w in core_words(col))
+                              for w in alt if " " not in w):
+            prior += 0.6
+            why = why or f"the file's name ({r.peek.get('name')!r}) names {col!r}"
         out.append((round(score + prior, 3), col, why))
     out.sort(key=lambda x: (-x[0], cols.index(x[1])))
     return out
@@ -502,8 +545,9 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
             k += 1
             continue
         n = _num_at(t, k)
-        if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "."):
-            k += 1
+        said_pct = n is not None and n[1] < len(t) and t.tokens[n[1]].lower in ("%", "percent", "pct")
+        if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "." or said_pct):
+            k += 1  # a number word counts only as a percentage ('at least ninety percent')
             continue
         value, end = n
         # a rate: "9 times out of 10"
@@ -871,9 +915,11 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
     why: list[str] = []
     model_words = {k for e in L()["models"] for p in e["names"] for a, b in t.find(p) for k in range(a, b)}
     for task, cues in L()["tasks"].items():
-        for phrase, w in cues.items():
-            spans = [s for s in t.find(phrase) if not set(range(*s)) & model_words]  # 'logistic regression'
+        taken: set[int] = set()  # a word counts once per task ('cluster' is both 'cluster' and 'clustering')
+        for phrase, w in sorted(cues.items(), key=lambda kv: -kv[1]):
+            spans = [s for s in t.find(phrase) if not set(range(*s)) & (model_words | taken)]  # 'logistic regression'
             if spans:
+                taken.update(range(*spans[0]))
                 scores[task] += float(w)
                 why.append(f"{_quote(t, *spans[0])}: {task.split('_', 1)[-1]}")
     fams = {METRIC_FAMILY.get(m.name) for m in metrics}
