@@ -293,18 +293,21 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
             frac = len(hits) / len(core)
             score = 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0) - \
                 sum(1.5 * (1 - len(w) / len(h)) for w, h in zip(core, hits) if len(core) == 1 and
-                    not _word_alternatives(w)[1:] and len(h) > len(w) and _abbreviates(w, h.lower()))
+                    not _word_alternatives(w)[1:] and len(h) > len(w) and not h.lower().startswith(w) and
+                    _abbreviates(w, h.lower()))  # 'drv' ~ 'driving' is a looser reading than 'cty' ~ 'city'
             if score > best[0]:
                 best = (score, spans, f"the words of {col!r} ({', '.join(hits)}) are in the instruction")
-    # acronyms: 'oil temperature' ~ OT
-    if re.fullmatch(r"[A-Z]{2,4}", col):
+    # acronyms: 'oil temperature' ~ OT, 'blood pressure' ~ bp; never over words that are another column's name
+    # ('unit sales' is Sales, not US)
+    if re.fullmatch(r"[A-Z]{2,4}", col) or (re.fullmatch(r"[a-z]{2,4}", col) and not known(col)):
         letters = col.lower()
+        other_names = {c.lower() for c in r.columns if c != col}
         words = [k for k, tok in enumerate(t.tokens) if tok.is_word]
         for a in range(len(words) - len(letters) + 1):
             idx = words[a:a + len(letters)]
             if idx == list(range(idx[0], idx[0] + len(letters))) and best[0] < 3.5 and \
                     "".join(t.tokens[k].lower[0] for k in idx) == letters and \
-                    all(t.tokens[k].lower not in STOP for k in idx):
+                    all(t.tokens[k].lower not in STOP and not (t.tokens[k].forms & other_names) for k in idx):
                 best = (3.5, [(idx[0], idx[-1] + 1)], f"{_quote(t, idx[0], idx[-1] + 1)} abbreviates {col!r}")
     # a concept spanning several words of the name: 'mpg' ~ Miles_per_Gallon
     name_forms = set().union(*(forms(w) for w in core)) if core else set()
@@ -369,6 +372,8 @@ _TARGET_CUES = ("predict", "estimat", "forecast", "classif", "target", "label", 
                 "what", "tell", "detect", "identify", "flag", "spot", "filter", "know", "separate", "sort", "compare",
                 "against", "match", "evaluate", "find", "recogni", "who", "will", "does", "is", "diagnos", "catch")
 _FEATURE_CUES = ("from", "using", "use", "based", "by", "given", "with")
+_WEAK_CUES = ("is", "will", "does", "if")
+_SOFT_STOPS = ("but", "while", "so", "although", "though")
 
 
 def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
@@ -385,10 +390,20 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
             score, w = 2.0, "pointed at as the column"
             best, why = max((best, why), (score, w))
             continue
+        listed = False  # the mention follows ', and whether ...': a list that may belong to an earlier 'from'
         for k in range(i - 1, a - 1, -1):
             low = t.tokens[k].lower
+            if low in ("(", "[") and k == i - 1:
+                continue  # '(HHV)' right after what it names: the context is the sentence's
             if low in ("(", "[", ")"):
                 break  # a parenthesis is its own context
+            if low in _SOFT_STOPS:
+                break  # '..., but I don't want a black box': another clause
+            if low in ("model", "regress") and k == i - 1:
+                score, w = 1.5, "named as what to predict"  # 'model Sales with an SVM', 'regress loc on ...'
+                break
+            if low in _WEAK_CUES and k != a:
+                continue  # 'is', 'will', 'if' mid-sentence say little; at the start they ask ('Is the store ...?')
             if low in _FEATURE_CUES:
                 before = [tok.lower for tok in t.tokens[a:k]]
                 if low == "with" and any(b.startswith(("compar", "match", "evaluat", "align", "agree")) or b == "up"
@@ -397,10 +412,16 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                 else:
                     score, w = -2.0, "named as an input"
                 break
-            if low.startswith(_TARGET_CUES) and (len(low) > 3 or low in _TARGET_CUES):
+            if low in _TARGET_CUES or any(len(c) >= 4 and low.startswith(c) for c in _TARGET_CUES):
                 if k > a and t.tokens[k - 1].lower in _FEATURE_CUES:  # 'from how big it is': an input
                     score, w = -2.0, "named as an input"
-                else:
+                    break
+                if k > a and t.tokens[k - 1].lower in (",", "and", "or") and not listed and \
+                        low in ("whether", "which", "what", "how", "who", "if"):
+                    listed = True  # 'from sex, class and whether they survived': look further back
+                    score, w = 1.5, "named as what to predict"
+                    continue
+                if not listed:
                     score, w = 1.5, "named as what to predict"
                 break
         if score > best:
@@ -420,6 +441,10 @@ def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
                                if len(w) > 2 and w not in ("csv", "data", "dataset", "rdatasets")), set())
     out = []
     split_values = set(L()["split_values"])
+    shared: dict[frozenset[str], int] = {}
+    for vals in (r.peek.get("values") or {}).values():
+        key = frozenset(str(v).lower() for v in vals)
+        shared[key] = shared.get(key, 0) + 1
     for idx, col in enumerate(cols):
         if col == r.peek.get("date_column"):
             continue
@@ -428,6 +453,8 @@ def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
             continue  # a column that says train/test is a split, never what is predicted
         n_score, n_spans, n_why = _name_match(r, col)
         v_score, v_spans, v_why = _value_match(r, col)
+        if v_score and shared.get(frozenset(vs), 0) > 1:
+            v_score -= 1.5  # Low/Medium/High in four columns: the values alone do not say which
         score, spans, why = (n_score, n_spans, n_why) if n_score >= v_score else (v_score, v_spans, v_why)
         if n_score and v_score:
             score += 0.5
