@@ -525,6 +525,7 @@ def _text_target(r: Reading, split_col: str | None) -> tuple[str | None, FieldSo
 
 # ------------------------------------------------------------------------------------------ metrics
 def _metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
+    """(metric, start, end) of each metric named; a negative end marks a complement ('error rate': accuracy)."""
     t = r.text
     found: list[tuple[str, int, int]] = []
     taken: set[int] = set()
@@ -544,6 +545,12 @@ def _metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
     for i, j in _rate_spans(t):
         if not any(n == "accuracy" for n, _, _ in found) and not taken & set(range(i, j)):
             found.append(("accuracy", i, j))
+    for name, ps in L()["metric_complements"].items():
+        for p in ps:
+            for i, j in t.find(p):
+                if not taken & set(range(i, j)) and not any(n == name for n, _, _ in found):
+                    taken.update(range(i, j))
+                    found.append((name, i, -j))  # a negative end: the threshold is the complement
     found.sort(key=lambda x: x[1])
     return found
 
@@ -627,7 +634,11 @@ def _metrics(r: Reading) -> tuple[list[PerformanceMetric], FieldSource | None]:
     for name, i, j in _metric_mentions(r):
         if any(m.name == name for m in out):
             continue
+        complement = j < 0  # 'an error rate below 10%' -> an accuracy of at least 0.9
+        j = abs(j)
         value, shown = _threshold_near(r, i, j, name)
+        if complement and value is not None and 0 < value < 1:
+            value, shown = round(1 - value, 6), f"1 - {shown}"
         out.append(PerformanceMetric(name=name, value=value))
         why.append(f"{_quote(r.text, i, j)} -> {name}" + (f" with threshold {shown!r}" if value is not None else ""))
     if not out:
@@ -652,8 +663,10 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
     # baseline' bounds nothing)
     before = " " + " ".join(tok.lower for tok in t.tokens[a:q.start]) + " "
     after = " " + " ".join(tok.lower for tok in t.tokens[q.end:min(b, q.end + 2)]) + " "
+    later = " " + " ".join(tok.lower for tok in t.tokens[q.end:min(sb, q.end + 5)]) + " "
     bound = any(f" {c} " in before[-40:] for c in L()["comparators"]["lo"]) or \
         any(after.startswith(f" {c} ") for c in ("max", "maximum", "at most", "or less", "tops")) or \
+        any(f" {c} " in later for c in ("at most", "at the most", "max", "maximum", "tops")) or \
         re.search(r"\b(?:not|n't|dont|never|no)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b", before) or \
         said(["budget", "limit", "cap", "time limit", "deadline"], seg, lemmas)
     if not bound:
@@ -820,6 +833,11 @@ def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.9, f"{_quote(t, k, end + 1)}")
         prev = " ".join(tok.lower for tok in t.tokens[max(0, k - 2):k])
+        if re.search(r"\b(?:cluster|clusters|group|segment|split|divide|partition)\s+(?:\w+\s+)?into$", prev) and not (
+                end < len(t) and (t.tokens[end].lower in ("%", "percent") or
+                                  _unit(t, end, L()["time_units"]) is not None)):  # 'cluster into 10 and ...'
+            r.used.update(range(k, end))
+            return int(value), _src(int(value), 0.85, f"{_quote(t, k - 2, end)}")
         if re.search(r"\bk\s*=$", prev):
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.9, f"{_quote(t, k - 2, end)}")
@@ -922,11 +940,13 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
                                                                  repr(m.group(0)))
     m = re.search(r"(\d{1,2})\s*(?:%|percent)\s*(?:of (?:the )?(?:data|rows)\s*)?(?:for|as)\s*(?:the\s+)?"
                   r"(test|validation|hold[\s-]?out)", low)
+    m = m or re.search(r"\b(?:test|testing|hold[\s-]?out)\s+(?:on|with|using|of)?\s*(?:the\s+)?(\d{1,2})\s*(?:%|percent)",
+                       low)  # 'test with 20 percent of data', 'hold out 30%'
     if m:
         return {"test": int(m.group(1)) / 100}, None, _src({"test": int(m.group(1)) / 100}, 0.9, repr(m.group(0)))
     # a column that says which rows train and which test ("use the split column", "the given train/test split")
     split_values = set(L()["split_values"])
-    said_split = t.has("split") or bool(re.search(r"\btrain\s*(?:/|and|-)\s*test\b", t.raw.lower()))
+    said_split = t.has("split") or bool(re.search(r"\btrain(?:ing)?\s*(?:/|and|-)\s*test(?:ing)?\b", t.raw.lower()))
     for col, values in (r.peek.get("values") or {}).items():
         vs = {str(v).lower() for v in values}
         if len(vs) >= 2 and vs <= split_values and (said_split or _name_match(r, col)[0] >= 3):
