@@ -190,17 +190,38 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
         return "it is not a machine-learning request (I build and verify models from a data file)"
     if consult and (not has_data or not _mentions_any_column(r) or re.search(r"\bwithout\b", t.raw.lower())):
         return "it is a question rather than a model to build; I build and verify models from a data file"
-    if has_data and any(t.has(p) for p in nl["descriptive"]) and not _predictive(t) and not _task_cued(t):
+    col_words = {w for c in r.columns for w in name_words(c)}  # 'the car models' of a column 'model'
+    if has_data and any(t.has(p) for p in nl["descriptive"]) and not _predictive(t, col_words) and \
+            not _task_cued(t):
         return ("it asks for a description of the data (a statistic or a plot), not a model that predicts; "
                 "pandas does that in one line")
+    sup = _superlative(t)
+    if has_data and sup and not _predictive(t, col_words) and not _metric_mentions(r):
+        return (f"it looks a value up in the data ({sup!r}), not a model that predicts; pandas does that in one "
+                "line (df.sort_values or idxmax)")
     if not has_data and not ml:
         return "it is not a machine-learning request (I build and verify models from a data file)"
     return None
 
 
-def _predictive(t: Text) -> bool:
+def _predictive(t: Text, col_words: set[str] | None = None) -> bool:
     return any(t.has(w) for w in ("predict", "classify", "classification", "classifier", "forecast", "cluster",
-                                  "model", "train", "regression", "estimate", "detect", "segment", "group into"))
+                                  "model", "train", "regression", "estimate", "detect", "segment", "group into")
+               if w not in (col_words or set()))
+
+
+def _superlative(t: Text) -> str | None:
+    """'the sweetest', 'the highest crime rate', 'at its highest', 'the most': a look-up, not a prediction."""
+    for k, tok in enumerate(t.tokens[1:], 1):
+        if t.tokens[k - 1].lower not in ("the", "its", "their"):
+            continue
+        w = tok.lower
+        if k + 1 < len(t) and t.tokens[k + 1].lower in ("likely", "probable", "probably", "risk"):
+            continue  # 'the most likely to smoke' is a prediction
+        if w in ("most", "least", "best", "worst") or (w.endswith("est") and len(w) > 5 and known(w) and
+                                                      any(f != w and f.startswith(w[:3]) for f in tok.forms)):
+            return t.span_text(k - 1, k + 1)
+    return None
 
 
 def _task_cued(t: Text) -> bool:
@@ -802,6 +823,12 @@ def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource 
             taken.update(range(i, j))
             hits.append((i, key, t.span_text(i, j)))
     hits.sort()
+    # 'no random forests', 'not a CNN', 'without XGBoost' rule a model out; 'Transformer or naive Bayes?' followed by
+    # a choice only weighs options
+    hits = [h for h in hits if not _negated(t, h[0])]
+    asked = [h for h in hits if _in_question(t, h[0])]
+    if asked and len(asked) < len(hits):
+        hits = [h for h in hits if h not in asked]
     out, why = [], []
     for _, key, shown in hits:
         if any(m.name == key for m in out):
@@ -810,6 +837,25 @@ def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource 
         out.append(ModelSpec(name=key, family=family, type="preferred", description="named by the user"))
         why.append(f"{shown!r} -> {key}")
     return out, (_src([m.name for m in out], 0.9, "; ".join(why)) if out else None)
+
+
+_NEGATIONS = ("no", "not", "without", "avoid", "never", "except", "excluding", "instead", "rather", "skip", "dont")
+
+
+def _negated(t: Text, i: int) -> bool:
+    """A negation before token i in its part of the sentence ('no random forests or boosting', "don't use an SVM")."""
+    for k in range(i - 1, max(-1, i - 7), -1):
+        low = t.tokens[k].lower
+        if low in (",", ";", ".", "!", "?", ":", "but", "just", "only", "use", "try"):
+            return False
+        if low in _NEGATIONS or (low == "t" and k > 0 and t.tokens[k - 1].lower == "'"):
+            return True
+    return False
+
+
+def _in_question(t: Text, i: int) -> bool:
+    _, b = t.clause_of(i)
+    return b < len(t) and t.tokens[b].lower == "?"
 
 
 # ------------------------------------------------------------------------------------------ counts, windows, split
@@ -847,6 +893,25 @@ def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
 def _freq_seconds(peek: dict[str, Any]) -> float | None:
     f = peek.get("frequency_s")
     return float(f) if f else None
+
+
+_DAY = 86400.0
+_MONTH, _QUARTER, _YEAR = (float(L()["time_units"][u]) for u in ("month", "quarter", "year"))
+
+
+def _calendar_steps(q: Quantity, freq: float) -> float | None:
+    """A duration in the data's steps. Monthly, quarterly and yearly data count calendar units ('the next year' of
+    monthly data is 12 steps, although a year is not a whole number of 31-day steps); finer data divides."""
+    per = None
+    if 28 * _DAY <= freq <= 31 * _DAY:
+        per = {_MONTH: 1, _QUARTER: 3, _YEAR: 12}
+    elif 89 * _DAY <= freq <= 92 * _DAY:
+        per = {_QUARTER: 1, _YEAR: 4}
+    elif 365 * _DAY <= freq <= 366 * _DAY:
+        per = {_YEAR: 1}
+    if per is None:
+        return q.value / freq
+    return q.number * per[q.unit_scale] if q.unit_scale in per else None
 
 
 def find_task_params(r: Reading | str) -> dict[str, Any]:
@@ -893,8 +958,8 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
             d = "pred_seq_len"
         if d is None or d in params:
             continue
-        steps = q.value / freq if freq else q.number
-        if freq and abs(steps - round(steps)) > 1e-6:
+        steps = _calendar_steps(q, freq) if freq else q.number
+        if steps is None or (freq and abs(steps - round(steps)) > 1e-6):
             continue
         params[d] = round(steps)
         r.used.update(range(q.start, q.end))
