@@ -2,7 +2,7 @@
 
     python -m benchmarks.prompt_agent            # the corpus, then the four shared tabular sets
 
-1. The offline prompt agent on every corpus instruction (tests/corpus/*.yaml): seconds per instruction
+1. The offline prompt agent on every corpus instruction (tests/corpus/*.yaml, all four parts): seconds per instruction
    once the word tables are loaded, and the one-time load in a fresh process.
 2. ``AutoMLAgent.run(..., auto=False)`` on the shared tabular sets: the record's per-stage timings
    (request verification .. execution verification) and their sum ``agent_stages``.
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("tuning", "heldout", "heldout2", "heldout3")
 SHARED = ROOT.parent / "shared" / "datasets"
 TABULAR = [
     ("banana_quality/banana_quality.csv", "Classify banana quality as Good or Bad with F1 of at least 0.95"),
@@ -40,7 +41,7 @@ def corpus() -> None:
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     parser.understand("warm up", None, None)
     times = []
-    for item in load("tuning") + load("heldout"):
+    for item in [i for part in PARTS for i in load(part)]:
         try:
             path = resolve(item["data"])
         except (FileNotFoundError, ImportError):
