@@ -66,7 +66,8 @@ def test_every_question_has_a_reason_and_a_guess():
 
 @pytest.mark.parametrize("text", ["", "   ", "?", "12345", "≥≥≥ %%% <<<", "a" * 5000, "predict predict predict",
                                   "Ünïcödé Qualität vorhersagen 😀", "cluster into 0 groups", "next -5 hours",
-                                  "accuracy >= 1e9", "use 101/0 split", "k=", "in . 5 ms"])
+                                  "accuracy >= 1e9", "use 101/0 split", "k=", "in . 5 ms",
+                                  "graph node id 0..2707", "rmse <= ..3"])
 def test_odd_text_never_raises(text):
     data = resolve("shared:banana_quality/banana_quality.csv")
     from automl_agent_jupyter.brains.offline import parser

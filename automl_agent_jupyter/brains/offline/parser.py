@@ -81,7 +81,8 @@ def _num_at(t: Text, i: int) -> tuple[float, int] | None:
         return None
     tok = t.tokens[i]
     words = L()["number_words"]
-    if tok.text == "." and i + 1 < len(t) and t.tokens[i + 1].is_number and t.tokens[i].end == t.tokens[i + 1].start:
+    if tok.text == "." and i + 1 < len(t) and t.tokens[i + 1].is_number and t.tokens[i].end == t.tokens[i + 1].start \
+            and t.tokens[i + 1].text[0].isdigit():  # '..2707' is no number
         return float("0." + t.tokens[i + 1].text), i + 2
     if tok.is_number:
         return tok.number, i + 1
