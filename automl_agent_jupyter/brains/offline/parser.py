@@ -844,6 +844,10 @@ def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource 
 _NEGATIONS = ("no", "not", "without", "avoid", "never", "except", "excluding", "instead", "rather", "skip", "dont")
 
 
+_COMPARING = ("more", "less", "longer", "later", "worse", "better", "bigger", "larger", "fewer", "lower", "higher",
+              "than", "greater", "smaller", "exceed", "over", "under", "above", "below", "slower", "faster")
+
+
 def _negated(t: Text, i: int) -> bool:
     """A negation before token i in its part of the sentence ('no random forests or boosting', "don't use an SVM")."""
     for k in range(i - 1, max(-1, i - 7), -1):
@@ -851,7 +855,8 @@ def _negated(t: Text, i: int) -> bool:
         if low in (",", ";", ".", "!", "?", ":", "but", "just", "only", "use", "try"):
             return False
         if low in _NEGATIONS or (low == "t" and k > 0 and t.tokens[k - 1].lower == "'"):
-            return True
+            nxt = t.tokens[k + 1].lower if k + 1 < len(t) else ""
+            return nxt not in _COMPARING  # 'no more than 5 minutes with XGBoost' bounds a limit, rules nothing out
     return False
 
 
