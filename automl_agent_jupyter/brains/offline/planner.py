@@ -97,7 +97,9 @@ def make_plans(req: Requirements, report: DataReport, pool: list[str], n_plans: 
         seen.add(tuple(models))
         prep: dict[str, Any] = {"recipe": recipe}
         if req.task == "tabular_regression" and report.target_summary.get("min", -1) >= 0:
-            prep["target_transform"] = "log1p"
+            # RMSLE is RMSE on the log1p scale; for other metrics the train cell tries both scales on validation
+            metrics = [m.name for m in req.problem.performance_metrics]
+            prep["target_transform"] = "log1p" if metrics[:1] in (["rmsle"], ["msle"]) else "auto"
         plans.append(Plan(id=f"P{len(plans) + 1}", title=title, strategy=strategy, preprocessing=prep,
                           model_families=models))
         if len(plans) == n_plans:
@@ -119,6 +121,9 @@ def analyse_data(req: Requirements, report: DataReport, plan: Plan, recipe_text:
     steps.append(f"Preprocess inside the model pipeline, fitted on train rows only: {recipe_text}.")
     if plan.preprocessing.get("target_transform") == "log1p":
         steps.append("Fit on log1p(target) and invert with expm1, since RMSLE is RMSE on that scale.")
+    elif plan.preprocessing.get("target_transform") == "auto":
+        steps.append("Fit the first configuration on the raw target and on log1p(target); keep the scale that "
+                     "scores better on the validation split.")
     if req.task == "tabular_classification" and len(report.class_counts) == 2:
         steps.append("Tune the decision threshold for F1 on the validation split.")
     if report.imbalance_ratio and report.imbalance_ratio > 3:
