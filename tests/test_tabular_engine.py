@@ -160,3 +160,25 @@ def test_a_20_s_budget_holds_for_the_whole_run(tmp_path):
     wall = time.perf_counter() - t0
     assert run.record.metrics["test"]["f1"] > 0.3
     assert wall <= 27, (wall, run.record.timings)
+
+
+def test_target_scale_and_cross_fit_bag_are_decided_and_replayed(tmp_path):
+    """RMSE on a non-negative target: the train cell fits the first configuration on the raw target and on log1p
+    and keeps the better on validation; on a small table the boosting members' final fit is a 5-fold cross-fit
+    bag. pipeline.py replays both decisions (the same scale, the same fold rounds, the same test RMSE)."""
+    data = tmp_path / "crab.csv"
+    pd.read_csv(dataset("crab_age/CrabAgePrediction.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    run = AutoMLAgent(budget_s=30, n_plans=1).run("Predict the Age of crabs and report the RMSE.", data=str(data),
+                                                  out=tmp_path / "run")
+    ran = json.loads((run.folder / "results.json").read_text())
+    sel = ran["selection"]
+    choice = sel["target_transform"]
+    assert set(choice) == {"none", "log1p", "chosen"} and choice["none"] is not None and choice["log1p"] is not None
+    assert choice["chosen"] == ("log1p" if choice["log1p"] > choice["none"] else "none")  # the better on validation
+    first = next(iter(sel["candidates"]))
+    assert [t["source"] for t in sel["candidates"][first]["trials"][:2]] == ["portfolio 0", "portfolio 0, log1p target"]
+    assert ran["replay"]["bag"] and sel["final_fit"].startswith("5-fold cross-fit bag"), sel["final_fit"]
+    assert all(len(r) == 5 for r in ran["replay"]["bag_rounds"].values())
+    clean = _replay(run.folder, False)
+    assert clean["selection"]["target_transform"] == choice and clean["replay"]["bag_rounds"] == ran["replay"]["bag_rounds"]
+    assert clean["metrics"]["test"]["rmse"] == ran["metrics"]["test"]["rmse"]
