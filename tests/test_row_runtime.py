@@ -1,0 +1,51 @@
+"""The one-row array path of the saved predict.py (templates/tabular/runtime.py.j2) against the fitted
+ColumnTransformer it was compiled from: the preprocess cell's own recipes (one-hot with infrequent categories,
+the quantile map, PCA), real data (crab_age, with a high-cardinality text column made from a real one),
+unseen categories and missing values. The features must agree, and so must a fitted booster's predictions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from shared_data import dataset
+
+from automl_agent_jupyter import templates
+
+
+def _frames():
+    df = pd.read_csv(dataset("crab_age/CrabAgePrediction.csv")).sample(3000, random_state=0).reset_index(drop=True)
+    # a text column with ~60 values, most of them rare (max_categories=20 makes them infrequent)
+    df["WeightBand"] = "w" + (df["Weight"] // 0.8).astype(int).astype(str)
+    df.loc[::37, "Length"] = np.nan  # missing values: filled by the imputer
+    df.loc[::41, "Sex"] = np.nan
+    y = df.pop("Age")
+    train, valid = df.iloc[:2400].copy(), df.iloc[2400:].copy()
+    valid.loc[valid.index[:5], "WeightBand"] = "never seen"  # unknown categories at prediction time
+    return train, valid, y.iloc[:2400]
+
+
+@pytest.mark.parametrize("recipe", ["onehot", "quantile", "pca", "trees"])
+def test_the_array_path_matches_the_pipeline(recipe):
+    train, valid, y = _frames()
+    num = [c for c in train.columns if c not in ("Sex", "WeightBand")]
+    source = templates.render("tabular/preprocess", recipe=recipe, recipe_text=recipe, num_cols=num,
+                              cat_cols=["Sex", "WeightBand"], date_cols=[], mixed_as_categorical=False)
+    ns = {"X_train": train, "X_valid": valid, "X_test": valid, "SEED": 0}
+    exec(compile(source, f"preprocess-{recipe}", "exec"), ns)  # the cell as the notebook runs it
+    prep, layout = ns["PREP"], ns["compile_rows"](ns["PREP"])
+    assert layout is not None, recipe  # no DataFrame fallback for any recipe the engine writes
+    if recipe == "onehot":
+        assert ns["PREP"].named_transformers_["cat"][-1].infrequent_categories_[1] is not None
+    rows = valid.to_dict("records")
+    by_row = np.vstack([ns["row_array"](layout, r) for r in rows])
+    np.testing.assert_allclose(by_row, np.asarray(prep.transform(valid), dtype=np.float64), rtol=1e-9, atol=1e-9)
+
+    import lightgbm as lgb
+
+    est = lgb.LGBMRegressor(n_estimators=60, verbose=-1, random_state=0).fit(ns["Z_train"], y)
+    model = {"task": "tabular_regression", "features": list(train.columns), "classes": None, "threshold": None,
+             "target_transform": "none", "prep": prep, "layout": layout, "date_cols": [], "as_text": [],
+             "members": [{"name": "lightgbm", "kind": "lightgbm", "model": est, "weight": 1.0,
+                          "task": "tabular_regression"}]}
+    one_by_one = np.array([ns["predict_row"](model, r) for r in rows])
+    np.testing.assert_allclose(one_by_one, ns["predict_codes"](model, valid), rtol=1e-9)
