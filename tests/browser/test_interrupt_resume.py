@@ -71,6 +71,7 @@ def test_interrupt_button_then_resume(lab):
     gen = generated(nb)
     assert [c["metadata"]["automl_agent"]["stage"] for c in gen] == STAGES  # rerun, the test cells added once
     assert all(c["execution_count"] is not None for c in gen)
+    resume_index = next(i for i, c in enumerate(nb["cells"]) if c["source"] == RESUME)  # the test cells above it
     output(lab, resume_index).locator(".automl-final").wait_for(timeout=30_000)
     lab.screenshot("test_interrupt_button_then_resume.resumed")
 
