@@ -4,6 +4,7 @@ are below what longer runs reach (MNIST 0.98, SMS 0.985, SICK 0.82, Cora 0.82, E
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,9 @@ def _check_common(run: Run) -> dict:
         ["setup", "load_split", "preprocess", "train", "evaluate", "measure", "save", "predict"]
     assert len({p.model_families[0] for p in rec.plans}) == len(rec.plans) >= 2  # plans differ in their models
     forecast = rec.requirements.task == "time_series_forecasting"
-    check_plots(run, {"forecast", "importance"} if forecast else {"confusion_matrix"})
+    image = rec.requirements.task == "image_classification"
+    check_plots(run, {"forecast", "importance"} if forecast else {"confusion_matrix", "importance"} if image else
+                {"confusion_matrix"})
     return results
 
 
@@ -86,6 +89,30 @@ def test_mnist_npz_end_to_end(tmp_path):
     assert run.metrics["accuracy"] >= 0.95, (results["model"], run.metrics)
     npz = np.load(data)
     assert sum(p == int(t) for p, t in zip(run.predict(npz["x"][:20]), npz["y"][:20])) >= 17
+    basis = results["importance"]  # what the model relies on, on validation images it was not fitted on
+    hog = "hog" in results["model"]  # a revision may end on a HOG model: occlusion, a network: saliency
+    assert basis["method"].startswith("occlusion" if hog else "input-gradient saliency"), (results["model"], basis)
+    assert re.match(r"\d+ validation images \(", basis["rows"]), basis
+    assert "(fitted on the 8000 training images)" in basis["model"]
+
+
+def test_hog_model_importance_is_occlusion_on_validation_images(tmp_path):
+    """A HOG + SVM plan has no gradients: its importance is occlusion sensitivity, drawn as one mosaic PNG."""
+    m = AutoMLAgent(budget_s=3, probe=False).manager()
+    rec = m.plan("Classify the digit images with a CNN or an SVM on HOG features",
+                 data=dataset("mnist_test_images/mnist_test_10k.npz"), out=tmp_path / "run")
+    plan = next(p for p in rec.plans if p.preprocessing.get("recipe") == "hog")
+    ex = NamespaceExecutor()
+    for cell in m.begin(plan.id):
+        assert ex.run(cell.source, cell.stage).ok, cell.stage
+        if cell.stage == "evaluate":
+            break
+    results = ex.namespace["RESULTS"]
+    assert results["importance"]["method"].startswith("occlusion") and "validation images" in results["importance"]["rows"]
+    assert not results["plot_notes"] or all("Error" not in n for n in results["plot_notes"]), results["plot_notes"]
+    for name in ("importance", "confusion_matrix", "misclassified"):
+        png = Path(results["plots"][name]).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000, name
 
 
 def test_idx_folder_loads_the_same_images_as_npz(tmp_path):

@@ -84,8 +84,19 @@ def test_plots_report_the_test_split_and_importance_uses_validation(banana_run):
     check_plots(banana_run, {"confusion_matrix", "roc_pr", "importance"})
     evaluate = next(c for c in banana_run.manager.impl.cells if c.stage == "evaluate").source
     assert "X_test" not in evaluate.split("# Plots:")[1].split('plot("importance"')[1]
-    assert 'plot("importance", draw_tabular_importance, MODEL, X_valid, y_valid)' in evaluate
+    assert 'plot("importance", draw_tabular_importance, X_valid, y_valid)' in evaluate
     results = json.loads((banana_run.folder / "results.json").read_text())
+    # what the model relies on: its own importance, or permutation on validation rows by a model that never
+    # fitted them (after a refit on train+valid, the validation-stage model), and the record says which
+    basis = results["importance"]
+    if basis["method"].startswith("permutation"):
+        assert basis["rows"].endswith("validation rows (a fixed random sample, seed 0)"), basis
+        refit = results["selection"]["refit_on_train_valid"]
+        assert basis["model"].startswith("the validation-stage model" if refit else "the saved model"), basis
+        assert "training rows" in basis["model"] and 1 <= basis["repeats"] <= 3
+    else:
+        assert basis["method"].startswith("the model's own importance") and basis["model"] == "the saved model"
+    assert results["plot_cpu_seconds"] > 0 and set(results["plot_cpu_times"]) == set(results["plot_times"])
     tuned = any(len(c["trials"]) > 1 for c in results["selection"]["candidates"].values())
     plots = json.loads((banana_run.folder / "run.json").read_text())["artifacts"]
     assert ("plot:tuning_history" in plots) == tuned  # drawn when some candidate ran more than one trial
