@@ -316,5 +316,6 @@ def test_a_revision_in_the_notebook_scores_the_test_split_once(shell, small_bana
     assert saved["plan_id"] == best and saved["metrics"]["valid"] == rec.kept["valid"] | {
         k: v for k, v in saved["metrics"]["valid"].items() if not isinstance(v, float)}
     assert rec.status == "failed" and rec.metrics["test"]["f1"] < 0.9999  # reported as it is
+    assert evaluate[0]["source"].startswith(f"# Plan {best} kept: the best on validation")
     if kept == "first":
         assert "kept: the best on validation" in session.view.notes.value

@@ -403,6 +403,13 @@ class Session:
         cells = [{"source": c.source, "metadata": {"automl_agent": {"run_id": rid, "stage": c.stage,
                                                                     "plan": impl.plan.id}}}
                  for c in impl.cells[start:stop]]
+        kept = self.record.kept or {}
+        if start == impl.gate and cells and kept.get("over"):  # say in the notebook why this plan's test is scored
+            metric = kept.get("metric", "")
+            others = ", ".join(f"{o['plan']} {o.get(metric)}" for o in kept["over"])
+            cells[0]["source"] = (f"# Plan {impl.plan.id} kept: the best on validation of the plans trained ({metric} "
+                                  f"{kept.get(metric)}; {others}). Its test split is scored here, once.\n"
+                                  + cells[0]["source"])
         self.shell.user_ns["AUTOML_PROGRESS"] = self.manager.progress_hook()  # the train cell's live progress
         self._n_sent = len(cells)
         self.guard.event(f"cell:{impl.cells[start].stage}", "start", {})

@@ -241,5 +241,6 @@ def test_a_revision_scores_the_test_split_once(lab):
     assert rec["kept"]["plan"] == best == rec["selected_plan"] and rec["kept"]["decided_on"] == "validation"
     i = where.index((best, "evaluate"))
     assert where[i - 4:i] == [(best, s) for s in STAGES[:4]] and where[i:i + 4] == [(best, s) for s in STAGES[4:]]
+    assert evaluate[0]["source"].startswith(f"# Plan {best} kept: the best on validation")  # said in the notebook
     assert "set aside on validation" in out.locator(".automl-notes").inner_text()
     lab.screenshot("test_a_revision_scores_the_test_split_once.done")
