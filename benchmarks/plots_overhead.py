@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                          "model": rec["environment"].get("model", ""), "plots": plots, "plot_seconds": round(seconds, 2),
                          "plot_cpu_seconds": results.get("plot_cpu_seconds"), "plot_times": results.get("plot_times"),
                          "plot_cpu_times": results.get("plot_cpu_times"), "importance": results.get("importance"),
+                         "import_cpu_seconds_background": results.get("plot_import_cpu_seconds"),
                          "run_wall_s": round(run_s, 1), "process_wall_s": round(wall, 1),
                          "share_of_run": round(seconds / run_s, 4) if run_s else None,
                          "load_before": load_before, "load_after": load_after})
