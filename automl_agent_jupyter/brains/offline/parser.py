@@ -99,6 +99,8 @@ def _num_at(t: Text, i: int) -> tuple[float, int] | None:
                 t.tokens[j].lower not in ("a", "an", "single"):  # 'ninety seven'
             v += words[t.tokens[j].lower]
             j += 1
+        if w not in ("a", "an", "half", "couple", "pair", "dozen", "single"):
+            v, j = _spelled_number(t, v, j)
         if j < len(t) and t.tokens[j].lower == "-":
             j += 1
         return v, j
@@ -106,6 +108,39 @@ def _num_at(t: Text, i: int) -> tuple[float, int] | None:
     if m:
         return float(m.group(1)) * L()["count_multipliers"][m.group(2)], i + 1
     return None
+
+
+def _spelled_number(t: Text, v: float, j: int) -> tuple[float, int]:
+    """The rest of a number written in words after its first word: 'two hundred', 'fifty thousand', 'one hundred
+    and twenty', 'zero point five', 'two point seven five'."""
+    words, mult = L()["number_words"], L()["count_multipliers"]
+    while j < len(t):
+        w = t.tokens[j].lower
+        if w == "hundred":
+            v, j = v * 100, j + 1
+            if j + 1 < len(t) and t.tokens[j].lower == "and" and 1 <= words.get(t.tokens[j + 1].lower, 0) <= 99 and \
+                    t.tokens[j + 1].lower not in ("a", "an", "single", "half", "couple", "pair", "dozen"):
+                v, j = v + words[t.tokens[j + 1].lower], j + 2
+        elif w in mult and w.isalpha() and len(w) > 1 and w != "mio":
+            v, j = v * mult[w], j + 1
+        elif w == "point" and j + 1 < len(t) and t.tokens[j + 1].lower in words and \
+                0 <= words[t.tokens[j + 1].lower] <= 9 and t.tokens[j + 1].lower not in ("a", "an", "single", "half"):
+            digits, j = "", j + 1
+            while j < len(t) and t.tokens[j].lower in words and 0 <= words[t.tokens[j].lower] <= 9 and \
+                    t.tokens[j].lower not in ("a", "an", "single", "half", "couple", "pair"):
+                digits += str(int(words[t.tokens[j].lower]))
+                j += 1
+            return v + float("0." + digits), j
+        else:
+            break
+    return v, j
+
+
+def _spelled(t: Text, i: int, end: int) -> bool:
+    """Tokens [i, end) are a number written in words that says a precise amount ('zero point five', 'fifty
+    thousand'), not a loose 'a' or 'one'."""
+    return end - i >= 2 and all(t.tokens[k].lower in L()["number_words"] or t.tokens[k].lower in
+                                ("point", "hundred", "thousand", "million", "billion", "and") for k in range(i, end))
 
 
 def _unit(t: Text, j: int, units: dict[str, float]) -> tuple[float, int] | None:
@@ -192,8 +227,20 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     if consult and (not has_data or not _mentions_any_column(r) or re.search(r"\bwithout\b", t.raw.lower())):
         return "it is a question rather than a model to build; I build and verify models from a data file"
     col_words = {w for c in r.columns for w in name_words(c)}  # 'the car models' of a column 'model'
-    if has_data and any(t.has(p) for p in nl["descriptive"]) and not _predictive(t, col_words) and \
-            not _task_cued(t):
+    metric_words = {k for _, i, j in _metric_mentions(r) for k in range(i, abs(j))}  # 'mean' of 'mean absolute error'
+
+    def said(phrases: list[str]) -> str | None:
+        return next((p for p in phrases for a, b in t.find(p) if not set(range(a, b)) & metric_words), None)
+
+    predictive = _predictive(t, col_words) or bool(said(nl["build_words"]))
+    if has_data and not predictive and _count_question(t):
+        return ("it counts rows already in the data, not a model that predicts; pandas does that in one line "
+                "(value_counts or groupby)")
+    stat = said(nl["statistics"])
+    if has_data and not predictive and not _task_cued(t) and stat:
+        return (f"it asks for a statistic of the data ({stat!r}: a test, a correlation, a figure per group or an "
+                "ordering), not a model that predicts; pandas or scipy does that in a line or two")
+    if has_data and said(nl["descriptive"]) and not predictive and not _task_cued(t):
         return ("it asks for a description of the data (a statistic or a plot), not a model that predicts; "
                 "pandas does that in one line")
     sup = _superlative(t)
@@ -203,6 +250,22 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     if not has_data and not ml:
         return "it is not a machine-learning request (I build and verify models from a data file)"
     return None
+
+
+def _count_question(t: Text) -> bool:
+    """'How many crabs of each colour are there?': a count of the rows at hand. 'How many riders will there be
+    tomorrow?' asks about the future and is a prediction."""
+    spans = t.find("how many")
+    if not spans:
+        return False
+    a, b = t.clause_of(spans[0][0])
+
+    def in_clause(p: str) -> bool:
+        return any(a <= i and j <= b for i, j in t.find(p))
+
+    future = any(in_clause(w) for w in ("will", "would", "going to", "next", "tomorrow", "expect", "future",
+                                        "predict", "estimate", "forecast", "coming", "likely"))
+    return not future and any(in_clause(p) for p in L()["not_ml"]["count_question"])
 
 
 def _predictive(t: Text, col_words: set[str] | None = None) -> bool:
@@ -286,10 +349,15 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
     # temperature', 'smoking' ~ 'smoke', singular/plural
     if core:
         per_word: list[list[tuple[int, int]]] = []
+        digit_words: set[int] = set()
         for w in core:
             if len(w) == 1 and w.isalpha() and per_word and per_word[-1]:  # 'Solar.R' ~ 'solar radiation'
                 per_word.append([(b, b + 1) for _, b in per_word[-1] if b < len(t) and t.tokens[b].is_word and
                                  t.tokens[b].lower.startswith(w) and len(t.tokens[b].lower) > 3])
+                continue
+            if w.isdigit():  # 'channel 1' names total_inten_ch_1, not ..._ch_2 (a number alone names nothing)
+                digit_words.add(len(per_word))
+                per_word.append([(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_number and tok.text == w])
                 continue
             if len(w) < 2 or (len(w) < 3 and w not in ("hp", "os")):
                 continue
@@ -309,6 +377,8 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
         hits, spans = [], []
         for sa, sb in sentences:
             in_s = [[(a, b) for a, b in found if sa <= a < sb] for found in per_word]
+            if all(k in digit_words for k, x in enumerate(in_s) if x):
+                continue
             if sum(bool(x) for x in in_s) > len(hits):
                 hits = [t.span_text(*x[0]) for x in in_s if x]
                 spans = [sp for x in in_s for sp in x]
@@ -360,16 +430,48 @@ def _abbreviates(short: str, word: str) -> bool:
     return all(c in it for c in short[1:]) and len(word) <= 3 * len(short)
 
 
+def _code_match(r: Reading, values: list[Any]) -> tuple[float, list[tuple[int, int]], str]:
+    """One-letter codes named by their words: species B/O and 'the blue crabs from the orange ones' (two words of
+    one clause, joined by 'or' / 'from' / 'vs', each starting with a different code)."""
+    codes = {str(v).lower() for v in values if isinstance(v, str) and len(str(v)) == 1 and str(v).isalpha()}
+    if not 2 <= len(codes) <= 3 or len(codes) != len(values):
+        return 0.0, [], ""
+    t = r.text
+    for k, tok in enumerate(t.tokens):
+        if tok.lower not in ("or", "from", "vs", "versus", "and"):
+            continue
+        a, b = t.clause_of(k)
+        left = [i for i in range(max(a, k - 2), k) if t.tokens[i].is_word and t.tokens[i].lower not in STOP and
+                len(t.tokens[i].lower) > 2 and t.tokens[i].lower[0] in codes]
+        right = [i for i in range(k + 1, min(b, k + 3)) if t.tokens[i].is_word and t.tokens[i].lower not in STOP
+                 and len(t.tokens[i].lower) > 2 and t.tokens[i].lower[0] in codes]
+        pairs = [(i, j) for i in left for j in right if t.tokens[i].lower[0] != t.tokens[j].lower[0]]
+        if pairs:
+            i, j = pairs[0]
+            shown = f"{t.tokens[i].text}/{t.tokens[j].text}"
+            return 2.5, [(i, i + 1), (j, j + 1)], (f"its codes {'/'.join(str(v) for v in values)} are the first "
+                                                   f"letters of {shown!r}")
+    return 0.0, [], ""
+
+
 def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
     """The instruction names the values ``col`` holds ('the good from the rotten' ~ Quality: Good/Bad)."""
     values = (r.peek.get("values") or {}).get(col) or []
     strs = [str(v) for v in values if isinstance(v, str) and len(str(v)) > 1]
-    if not strs or len(values) > 20:
+    if len(values) > 20:
         return 0.0, [], ""
     t = r.text
+    if not strs:
+        return _code_match(r, values)
     hits, spans = [], []
     for v in strs:
         s = t.find(v.replace("_", " "))
+        if not s:  # '1. Industrial' ~ 'industrial'; 'AsstProf' ~ 'assistant professor', 'an assistant'
+            words = [w for w in core_words(re.sub(r"^\s*\d+\s*[.)]\s*", "", v)) if not w.isdigit()]
+            found = [t.find(w) for w in words]
+            others = {x for o in strs if o != v for x in core_words(o)}
+            if words and found[0] and (all(found) or words[0] not in others):  # the first word says which value
+                s = [sp for f in found for sp in f]
         if s:
             hits.append(v)
             spans += s
@@ -408,6 +510,10 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
         score, w = 0.0, ""
         nxt = t.tokens[j].lower if j < len(t) else ""
         prev = t.tokens[i - 1].lower if i > 0 else ""
+        if nxt == "~" or (prev == "~" and i == 1):  # an R formula, 'wage ~ age + education'
+            score, w = (2.5, "the left side of a formula") if nxt == "~" else (score, w)
+            best, why = max((best, why), (score, w))
+            continue
         if nxt in ("column", "col", "field", "variable") or prev in ("column", "target", "label") or \
                 (prev == ":" and i > 1 and t.tokens[i - 2].lower in ("target", "label", "y", "column")):
             score, w = 2.0, "pointed at as the column"
@@ -465,6 +571,7 @@ def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
     out = []
     split_values = set(L()["split_values"])
     shared: dict[frozenset[str], int] = {}
+    named: dict[str, set[int]] = {}
     for vals in (r.peek.get("values") or {}).values():
         key = frozenset(str(v).lower() for v in vals)
         shared[key] = shared.get(key, 0) + 1
@@ -509,6 +616,13 @@ def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
             prior += 0.6
             why = why or f"the file's name ({r.peek.get('name')!r}) names {col!r}"
         out.append((round(score + prior, 3), col, why))
+        named[col] = {k for a, b in spans for k in range(a, b)} if score >= 2.5 else set()
+    # 'health insurance' names health_ins, and 'health' only as a part of it
+    for k, (score, col, why) in enumerate(out):
+        inside = named.get(col)
+        if inside and any(inside < other and other == set(range(min(other), max(other) + 1))
+                          for c, other in named.items() if c != col):
+            out[k] = (round(score - 1.5, 3), col, why + "; a part of another column's name that is written whole")
     out.sort(key=lambda x: (-x[0], cols.index(x[1])))
     return out
 
@@ -581,8 +695,11 @@ def _metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
 def _rate_spans(t: Text) -> list[tuple[int, int]]:
     """'9 times out of 10', 'right 90% of the time'."""
     out = []
-    for i, j in t.find("out of"):
-        if i >= 1 and j < len(t):
+    for i, j in t.find("out of"):  # a count out of a count, not 'hold out of 30%'
+        before = t.tokens[i - 1] if i >= 1 else None
+        if before is not None and j < len(t) and (before.is_number or before.lower in L()["number_words"] or
+                                                  before.lower == "times") and \
+                (t.tokens[j].is_number or t.tokens[j].lower in L()["number_words"]):
             out.append((i - 1, j + 1))
     for i, j in t.find("of the time"):
         out.append((max(0, i - 2), j))
@@ -603,7 +720,7 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
             continue
         n = _num_at(t, k)
         said_pct = n is not None and n[1] < len(t) and t.tokens[n[1]].lower in ("%", "percent", "pct")
-        if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "." or said_pct):
+        if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "." or said_pct or _spelled(t, k, n[1])):
             k += 1  # a number word counts only as a percentage ('at least ninety percent')
             continue
         value, end = n
@@ -723,7 +840,7 @@ def _is_window(r: Reading, q: Quantity) -> bool:
     if re.search(r"\b(?:next|past|last|previous|prior|following|coming|preceding|ahead|horizon|lookback|history)\b"
                  r"(?:\s+\w+)?$", prev) or re.search(r"^(?:ahead|window|history|of (?:hourly|daily)|of data)", nxt):
         return True
-    if t.tokens[q.start].lower == "tomorrow" or "look back" in prev or "looking back" in prev:
+    if t.tokens[q.start].lower == "tomorrow" or re.search(r"\b(?:look|looks|looked|looking|goes|go) back$", prev):
         return True
     if re.search(r"^-?\s*(?:window)", nxt) or (q.end < len(t) and t.tokens[q.end].lower in ("window",)):
         return True
@@ -736,12 +853,20 @@ def find_complexity(r: Reading | str) -> list[ComplexityMetric]:
     return _limits(r)[0]
 
 
+_BOUND_WORDS = {"<", "<=", "≤", ">", ">=", "≥", "=", ":", "under", "below", "less", "than", "at", "most", "of", "within",
+                "max", "maximum", "no", "more", "about", "around", "roughly", "above", "over"}
+
+
 def _limits(r: Reading) -> tuple[list[ComplexityMetric], FieldSource | None]:
     t = r.text
     out: list[ComplexityMetric] = []
     why: list[str] = []
+    metric_ends = [abs(j) for _, _i, j in _metric_mentions(r)]
     for q in durations(r):
         if _is_window(r, q) or set(range(q.start, q.end)) & r.used:
+            continue
+        if any(0 <= q.start - e <= 3 and all(tok.lower in _BOUND_WORDS for tok in t.tokens[e:q.start])
+               for e in metric_ends):  # 'mae < 5 yrs' bounds the error, not a time
             continue
         kind = _limit_kind(r, q)
         if kind is None:
@@ -770,7 +895,8 @@ def _limits(r: Reading) -> tuple[list[ComplexityMetric], FieldSource | None]:
         a, b = t.clause_of(i)
         for k in list(range(max(a, i - 5), i)) + list(range(i + 1, min(b, i + 6))):
             n = _num_at(t, k)
-            if not n or not t.tokens[k].is_number and not re.fullmatch(r"\d+(?:\.\d+)?[kmb]", t.tokens[k].lower):
+            if not n or not t.tokens[k].is_number and not re.fullmatch(r"\d+(?:\.\d+)?[kmb]", t.tokens[k].lower) \
+                    and not _spelled(t, k, n[1]):
                 continue
             value, end = n
             if end < len(t) and t.tokens[end].lower in L()["count_multipliers"]:
@@ -852,6 +978,9 @@ def _negated(t: Text, i: int) -> bool:
     """A negation before token i in its part of the sentence ('no random forests or boosting', "don't use an SVM")."""
     for k in range(i - 1, max(-1, i - 7), -1):
         low = t.tokens[k].lower
+        if low in ("use", "try", "using", "trying") and k > 0:  # "don't use a transformer", "avoid using an SVM"
+            return _negated(t, k) if k - 1 >= 0 and t.tokens[k - 1].lower not in (",", ";", ".", "!", "?", ":") \
+                else False
         if low in (",", ";", ".", "!", "?", ":", "but", "just", "only", "use", "try"):
             return False
         if low in _NEGATIONS or (low == "t" and k > 0 and t.tokens[k - 1].lower == "'"):
@@ -893,6 +1022,13 @@ def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
                                   _unit(t, end, L()["time_units"]) is not None)):  # 'cluster into 10 and ...'
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.85, f"{_quote(t, max(0, k - 4), end)}")
+        # 'find natural groupings ..., maybe 5 of them': a count of the groups the sentence is about
+        if " ".join(tok.lower for tok in t.tokens[end:end + 2]) in ("of them", "or so") and t.tokens[k].is_number:
+            sa, sb = t.clause_of(k)
+            if any(sa <= a < sb and (t.tokens[a].forms & {"cluster", "group", "grouping", "segment", "cohort"})
+                   for a in range(len(t))):
+                r.used.update(range(k, end))
+                return int(value), _src(int(value), 0.8, f"{_quote(t, k, end + 2)}")
         if re.search(r"\bk\s*=$", prev):
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.9, f"{_quote(t, k - 2, end)}")
@@ -943,7 +1079,6 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
                   "lags", "sample", "samples", "row", "rows")
 
     def direction(start: int, end: int) -> str | None:
-        before = " ".join(tok.lower for tok in t.tokens[max(0, start - 4):start])
         after = " ".join(tok.lower for tok in t.tokens[end:end + 2])
         w = L()["windows"]
         if re.search(r"\bahead\b|\binto the future\b", after) or after.startswith("horizon"):
@@ -955,7 +1090,8 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
             for d, key in (("lookback", "input_seq_len"), ("horizon", "pred_seq_len")):
                 if any(f in tok.forms for f in (p for p in w[d] if " " not in p)):
                     last = key
-        if "look back" in before or "looking back" in before:
+        if any(tok.forms & {"look", "go", "reach"} and k + 1 < start and t.tokens[k + 1].lower == "back"
+               for k, tok in enumerate(t.tokens[:start]) if k >= start - 5):  # 'looks back one day'
             last = "input_seq_len"
         return last
 
@@ -1007,8 +1143,9 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
         if a + b + c == 100:
             return {"train": a / 100, "valid": b / 100, "test": c / 100}, None, _src(
                 {"train": a / 100, "valid": b / 100, "test": c / 100}, 0.9, repr(m.group(0)))
-    m = re.search(r"(\d{1,2})\s*/\s*(\d{1,2})\b", low)
+    m = re.search(r"(\d{1,2})\s*(?:%|percent)?\s*(?:train(?:ing)?\s*)?/\s*(\d{1,2})\b", low)  # '80% train / 20% test'
     if m and int(m.group(1)) + int(m.group(2)) == 100:
+        _use_chars(r, m.start(), m.end())
         a, b = int(m.group(1)), int(m.group(2))
         return {"train": a / 100, "test": b / 100}, None, _src({"train": a / 100, "test": b / 100}, 0.9,
                                                                  repr(m.group(0)))
@@ -1016,7 +1153,18 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
                   r"(test|validation|hold[\s-]?out)", low)
     m = m or re.search(r"\b(?:test|testing|hold[\s-]?out)\s+(?:on|with|using|of)?\s*(?:the\s+)?(\d{1,2})\s*(?:%|percent)",
                        low)  # 'test with 20 percent of data', 'hold out 30%'
+    if m is None:  # 'keep 25% of the 32 cars aside for testing', 'reserve 15 percent for evaluation'
+        for c in re.finditer(r"[^.;!?\n]+", low):
+            clause = c.group(0)
+            p = re.search(r"(\d{1,2})\s*(?:%|percent)", clause)
+            if p and re.search(r"\b(?:aside|apart|reserve[ds]?|held|hold|holdout|hold-out|for (?:the )?test(?:ing)?|"
+                               r"as (?:the |a )?test|to test|for evaluation|unseen)\b", clause) and \
+                    not any(r.text.tokens[i].start >= c.start() and r.text.tokens[i].end <= c.end()
+                            for _, i, _j in _metric_mentions(r)):
+                m = re.compile(r"(\d{1,2})\s*(?:%|percent)").search(low, c.start() + p.start())
+                break
     if m:
+        _use_chars(r, m.start(), m.end())
         return {"test": int(m.group(1)) / 100}, None, _src({"test": int(m.group(1)) / 100}, 0.9, repr(m.group(0)))
     # a column that says which rows train and which test ("use the split column", "the given train/test split")
     split_values = set(L()["split_values"])
@@ -1026,6 +1174,11 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
         if len(vs) >= 2 and vs <= split_values and (said_split or _name_match(r, col)[0] >= 3):
             return None, col, _src({"column": col}, 0.85, f"the column {col!r} holds {'/'.join(map(str, values))}")
     return None, None, None
+
+
+def _use_chars(r: Reading, start: int, end: int) -> None:
+    """The tokens within raw characters [start, end) are read (a split's percentages are no threshold)."""
+    r.used.update(k for k, tok in enumerate(r.text.tokens) if tok.start >= start and tok.end <= end)
 
 
 # ------------------------------------------------------------------------------------------ task
@@ -1038,11 +1191,27 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
     for task, cues in L()["tasks"].items():
         taken: set[int] = set()  # a word counts once per task ('cluster' is both 'cluster' and 'clustering')
         for phrase, w in sorted(cues.items(), key=lambda kv: -kv[1]):
-            spans = [s for s in t.find(phrase) if not set(range(*s)) & (model_words | taken)]  # 'logistic regression'
+            spans = [s for s in t.find(phrase) if not set(range(*s)) & (model_words | taken)  # 'logistic regression'
+                     and not _negated(t, s[0])]  # '(not a forecast)'
+            if not spans and w >= 3 and any(_negated(t, a) for a, _ in t.find(phrase)):
+                scores[task] -= 2.0  # 'not a forecast' speaks against it
+                why.append(f"not {task.split('_', 1)[-1]}")
             if spans:
                 taken.update(range(*spans[0]))
                 scores[task] += float(w)
                 why.append(f"{_quote(t, *spans[0])}: {task.split('_', 1)[-1]}")
+    # a model named that serves one task only: 'with a Gaussian mixture' is a clustering, 'NLinear' a forecast
+    cat = _catalogue_models()
+    owners: dict[str, set[str]] = {}
+    for e in L()["models"]:
+        for p in e["names"]:
+            owners.setdefault(p, set()).add(e["key"])
+    for e in L()["models"]:  # a name that several models share ('mlp', 'ridge') says nothing of the task
+        tasks = [k for k in (cat.get(e["key"]) or {}).get("tasks", []) if k in scores]
+        if len(tasks) == 1 and any(not _negated(t, a) for p in e["names"] if len(owners[p]) == 1
+                                   for a, _ in t.find(p)):
+            scores[tasks[0]] += 1.5
+            why.append(f"{e['key']} is a {tasks[0].split('_', 1)[-1]} model")
     fams = {METRIC_FAMILY.get(m.name) for m in metrics}
     for f in fams:
         if f:
@@ -1149,13 +1318,26 @@ def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None,
         if split_col and target == split_col:
             target, tgt_src = None, _src(None, 0.0, "the named column is the split")
     task, task_src = find_task(r, target, metrics, n_clusters, windows)
+    cands = target_candidates(r) if r.modality in ("tabular", "time_series") else []
+    open_choice = next((p for p in L()["open_choice"] if r.text.has(p)), None)
+    if open_choice and tgt_src.confidence >= ASK_BELOW and len(cands) > 1 and cands[1][0] >= 2.5:
+        tgt_src = tgt_src.model_copy(update={"confidence": 0.3, "evidence": tgt_src.evidence + (
+            f"; {cands[1][1]!r} is named too and the instruction leaves the choice open ({open_choice!r})")})
+    vague = next((p for p in L()["vague_objects"] if r.text.has(p)), None)
+    if vague and cands and cands[0][0] < 2.5:
+        tgt_src = tgt_src.model_copy(update={"value": target or cands[0][1], "confidence": 0.2, "evidence": (
+            f"{vague!r} names no column; a guess")})
+        target = target or cands[0][1]
     if task == "time_series_forecasting" and not windows:
         windows, win_src = _windows(r)
-    if task == "time_series_forecasting" and tgt_src.confidence < ASK_BELOW:
+    if task == "time_series_forecasting" and tgt_src.confidence < ASK_BELOW and not vague:
         target = None  # forecasting predicts every channel unless one is named
         tgt_src = _src(None, 0.9, "no channel named: every numeric column is forecast", tgt_src.options)
     elif task == "time_series_forecasting" and target and target not in (r.peek.get("numeric") or []):
         target, tgt_src = None, _src(None, 0.9, "no numeric channel named: every numeric column is forecast")
+    channels = [c for c in r.peek.get("numeric") or [] if c != r.peek.get("date_column")]
+    if task == "time_series_forecasting" and target is None and len(channels) == 1:
+        target, tgt_src = channels[0], _src(channels[0], 0.9, f"{channels[0]!r} is the data's only series")
     if task != "tabular_clustering":
         n_clusters, nc_src = None, None
     models, mod_src = _models(r, task)
@@ -1254,6 +1436,9 @@ def questions_for(req: Requirements, peek: dict[str, Any] | None) -> list[Questi
     tabular = (req.task or "tabular").startswith("tabular") or req.task is None
     needs_target = tabular and peek.get("modality", "tabular") in ("tabular", "time_series") and columns and \
         req.task != "time_series_forecasting"
+    if req.task == "time_series_forecasting" and req.target and tgt_src and tgt_src.source != "user" and \
+            tgt_src.confidence < ASK_BELOW:  # 'forecast something useful': which series is meant
+        needs_target = True
     if needs_target and (not req.target or (tgt_src and tgt_src.source != "user" and tgt_src.confidence < ASK_BELOW)):
         guess = req.target or (tgt_src.options[0] if tgt_src and tgt_src.options else None)
         order = ([guess] if guess else []) + [c for c in (tgt_src.options if tgt_src else []) if c != guess] + \

@@ -14,7 +14,11 @@ from typing import Any
 
 from ...knowledge.language import language
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|\.\d+|[a-zA-Z_][a-zA-Z0-9_²^]*|>=|<=|≥|≤|[<>=+%/:()?!.;,&'-]|\S")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|\.\d+|[a-zA-Zµ_][a-zA-Z0-9_²^]*|>=|<=|≥|≤|[<>=+%/:()?!.;,&'~-]|\S")
+# look-alike characters read as their plain form, one character for one so token offsets stay those of the raw
+# text: the micro sign and Greek mu, angle quotes and full-width signs used as comparators, typographic quotes
+_PLAIN = str.maketrans({"μ": "µ", "‹": "<", "›": ">", "＜": "<", "＞": ">", "≦": "≤", "≧": "≥", "’": "'", "‘": "'",
+                        "“": '"', "”": '"', "–": "-", "—": "-", "−": "-", "﹪": "%", "％": "%"})
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SENTENCE = {".", ";", "!", "?"}
 STOP = {"the", "a", "an", "of", "in", "per", "for", "to", "and", "or", "on", "at", "by", "with", "is", "are", "be",
@@ -80,7 +84,7 @@ class Token:
 
     @property
     def is_word(self) -> bool:
-        return bool(re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_²^]*", self.text))
+        return bool(re.fullmatch(r"[a-zA-Zµ_][a-zA-Z0-9_²^]*", self.text))
 
 
 def name_words(name: str) -> list[str]:
@@ -89,9 +93,33 @@ def name_words(name: str) -> list[str]:
     return [w.lower() for w in _CAMEL.findall(str(name))]
 
 
+_SUFFIXES = {"ship", "ness", "ment", "hood", "less", "able", "ward", "wise", "like", "dom", "ful", "ing", "ism", "ist",
+             "ity", "ion", "ers", "est"}
+
+
+@lru_cache(maxsize=4096)
+def _expand(word: str) -> tuple[str, ...]:
+    """A word of a column name as the words it stands for: an abbreviation from the package's table ('bwt' ->
+    birth, weight; 'hp' -> horsepower), or a run-together name split into two English words ('jobclass' -> job,
+    class; 'logwage' -> log, wage), whose parts may be abbreviations again ('healthins' -> health, insurance)."""
+    table = language().get("abbreviations") or {}
+    if word in table:
+        return tuple(name_words(str(table[word])))
+    if word.isalpha() and len(word) >= 6 and not known(word):
+        splits = []
+        for k in range(3, len(word) - 2):
+            a, b = word[:k], word[k:]
+            if (known(a) or a in table) and (known(b) or b in table) and b not in _SUFFIXES:
+                splits.append((min(len(a), len(b)), a, b))
+        if splits:
+            _, a, b = max(splits)
+            return _expand(a) + _expand(b)
+    return (word,)
+
+
 def core_words(name: str) -> list[str]:
-    """The words of a column name that carry its meaning (no stop words, no units)."""
-    words = name_words(name)
+    """The words of a column name that carry its meaning (abbreviations expanded; no stop words, no units)."""
+    words = [x for w in name_words(name) for x in _expand(w)]
     core = [w for w in words if w not in STOP and w not in UNIT_WORDS]
     return core or words
 
@@ -156,6 +184,7 @@ class Text:
     """An instruction as tokens with lemmas (typos repaired), and phrase search over them."""
 
     def __init__(self, raw: str, extra_vocab: Iterable[str] = (), column_words: Iterable[str] = ()) -> None:
+        raw = raw.translate(_PLAIN)
         self.raw = raw
         cw = frozenset(w for w in column_words if w.isalpha())
         vocab = frozenset(vocabulary(list(extra_vocab) + list(cw)))
