@@ -49,3 +49,24 @@ def test_the_array_path_matches_the_pipeline(recipe):
                           "task": "tabular_regression"}]}
     one_by_one = np.array([ns["predict_row"](model, r) for r in rows])
     np.testing.assert_allclose(one_by_one, ns["predict_codes"](model, valid), rtol=1e-9)
+
+
+@pytest.mark.parametrize("forest", ["RandomForestClassifier", "ExtraTreesRegressor"])
+def test_a_forest_answers_from_its_trees_as_it_predicts(forest):
+    """forest_output (no input check, no thread pool per tree) gives what predict_proba / predict give."""
+    import sklearn.ensemble as ens
+
+    train, valid, y = _frames()
+    source = templates.render("tabular/preprocess", recipe="trees", recipe_text="trees",
+                              num_cols=[c for c in train.columns if c not in ("Sex", "WeightBand")],
+                              cat_cols=["Sex", "WeightBand"], date_cols=[], mixed_as_categorical=False)
+    ns = {"X_train": train, "X_valid": valid, "X_test": valid, "SEED": 0}
+    exec(compile(source, "preprocess-trees", "exec"), ns)
+    cls = forest.endswith("Classifier")
+    target = (y > y.median()).astype(int) if cls else y
+    est = getattr(ens, forest)(n_estimators=30, random_state=0, n_jobs=1).fit(ns["Z_train"], target)
+    task = "tabular_classification" if cls else "tabular_regression"
+    member = {"name": "forest", "kind": "sklearn", "model": est, "weight": 1.0, "task": task, "n_classes": 2}
+    Z = ns["Z_valid"]
+    expected = est.predict_proba(Z)[:, 1] if cls else est.predict(Z)
+    np.testing.assert_allclose(ns["member_output"](member, Z), expected, rtol=1e-12, atol=1e-12)
