@@ -142,6 +142,8 @@ class Implementation:
                                  previous=self.cells)
         changed = [i for i, (a, b) in enumerate(zip(self.cells, fresh)) if a.source != b.source]
         self.cells = fresh
+        self.files = {n: (log.folder.path / n).read_text(encoding="utf-8") for n in DEPLOY_FILES
+                      if (log.folder.path / n).is_file()}  # as the re-render wrote them
         return Next("run", min(changed + [index]), changed)
 
     def cell_settings(self) -> dict[str, Any]:

@@ -141,6 +141,24 @@ def test_the_best_plan_on_validation_is_kept_with_its_own_names(tmp_path):
     assert rec.metrics["test"]["f1"] == 0.95 and rec.status == "failed"  # reported as it is, never chased
 
 
+def test_a_plan_that_fails_after_one_set_aside_keeps_the_one_set_aside(tmp_path):
+    """The first plan misses on validation and is set aside; the revision's plan fails before its test split:
+    with no revision left, the plan set aside is kept (its names restored) and its test split scored."""
+    data = tmp_path / "banana.csv"
+    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    m = AutoMLAgent(budget_s=600, n_plans=2, max_revisions=1).manager()
+    m.plan("Classify banana quality as Good or Bad with F1 of at least 0.99", data=str(data), out=tmp_path / "run")
+    ns: dict = {}
+    first = m.start(None, ns)
+    ns.update(MODEL="model of the first", RESULTS={"metrics": {"valid": {"f1": 0.96, "accuracy": 0.96}}})
+    assert m.before_test(ns).kind == "revise" and m.impl is not first
+    ns.update(MODEL="half a model", RESULTS={"metrics": {}})  # the second plan's train cell failed for good
+    nxt = m.after_failure(ns)
+    assert nxt.kind == "run" and m.impl is first and nxt.index == first.gate
+    assert ns["MODEL"] == "model of the first" and m.record.kept["plan"] == first.plan.id
+    assert [t["failed_checks"] for t in m.record.trained] == [["f1"], ["execution"]]
+
+
 def test_one_row_predictions_use_the_array_path(banana_run):
     predict = import_file(banana_run.folder / "predict.py")
     assert predict.ARTIFACT["layout"] is not None  # numeric columns: no DataFrame for one row
