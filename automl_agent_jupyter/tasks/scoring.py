@@ -21,7 +21,7 @@ METRIC_DIRECTION = {
 LOWER_IS_BETTER = tuple(m for m, higher in METRIC_DIRECTION.items() if not higher)
 CLASSIFICATION_METRICS = ("f1", "f1_weighted", "f1_macro", "accuracy", "precision", "recall")
 REGRESSION_METRICS = ("rmsle", "rmse", "mae", "mse", "r2")
-CLUSTERING_METRICS = ("rand_index", "adjusted_rand_index")
+CLUSTERING_METRICS = ("rand_index", "adjusted_rand_index", "silhouette")
 
 
 def higher_is_better(metric: str) -> bool:

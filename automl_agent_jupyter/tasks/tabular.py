@@ -256,10 +256,16 @@ class TabularTask(TaskModule):
     def profile(self, path: str, req: Requirements, seed: int) -> tuple[DataReport, Any]:
         df, read_kwargs, notes = read_table(path)
         task, target = req.task, req.target
-        if target not in df.columns:
+        unlabelled = task == "tabular_clustering" and not target  # clusters scored on the features (silhouette)
+        if unlabelled:
+            y = pd.Series(np.zeros(len(df), dtype=int), index=df.index)  # a placeholder: no label column
+            notes.append("no label column: the clusterings are fitted and chosen on the features alone, scored by "
+                         "the silhouette (no reference labels to compare with)")
+        elif target not in df.columns:
             raise DataError(f"target column '{target}' is not in {Path(path).name}; columns are: "
                             + ", ".join(map(str, df.columns)))
-        y = df[target]
+        if not unlabelled:
+            y = df[target]
         if y.isna().all():
             raise DataError(f"target column '{target}' has no values")
         if y.isna().any():
@@ -328,7 +334,7 @@ class TabularTask(TaskModule):
             if not pd.api.types.is_numeric_dtype(y):
                 raise DataError(f"target '{target}' is not numeric ({y.dtype}); regression needs numbers")
             report.target_summary = {k: float(v) for k, v in y.describe().items()}
-        else:
+        elif not unlabelled:
             report.class_counts = {str(k): int(v) for k, v in y.value_counts().items()}
         if not report.features:
             raise DataError("no usable feature columns remain after dropping constant, empty and ID-like columns")
@@ -375,6 +381,8 @@ class TabularTask(TaskModule):
         allowed = {"tabular_classification": CLASSIFICATION_METRICS, "tabular_regression": REGRESSION_METRICS,
                    "tabular_clustering": CLUSTERING_METRICS}[req.task or ""]
         multiclass = len(report.class_counts) > 2
+        if req.task == "tabular_clustering" and not report.target:
+            return "silhouette"  # no labels: the Rand indices cannot be computed
         for m in req.problem.performance_metrics:
             name = "f1_weighted" if (m.name == "f1" and multiclass and req.task == "tabular_classification") else m.name
             if name in allowed and not (name == "rmsle" and report.target_summary.get("min", 0) < 0):
@@ -383,7 +391,7 @@ class TabularTask(TaskModule):
             return "f1_weighted" if multiclass else "f1"
         if req.task == "tabular_regression":
             return "rmsle" if report.target_summary.get("min", 0) >= 0 else "rmse"
-        return "rand_index"
+        return "rand_index" if report.target else "silhouette"
 
     # ---------------------------------------------------------------- model agent
     def candidate_pool(self, req: Requirements, report: DataReport) -> list[str]:
@@ -450,7 +458,7 @@ class TabularTask(TaskModule):
         metric = ns["metric"]
         pipe = ns["make_probe_pipeline"](c.name, params)
         t0 = time.process_time()
-        if ns["N_CLUSTERS"] and metric in ("rand_index", "adjusted_rand_index"):
+        if ns["N_CLUSTERS"] and metric in ("rand_index", "adjusted_rand_index", "silhouette"):
             pipe.fit(ns["Xp_train"])
         else:
             pipe.fit(ns["Xp_train"], ns["yp_train"])
@@ -490,9 +498,14 @@ class TabularTask(TaskModule):
 
         split_col = report.split.get("split_column")
         parts = split_parts(data, split_col) if split_col else None
-        keep = data[report.target].notna()
-        df = data.drop(columns=list(report.dropped_columns))[keep].reset_index(drop=True)
-        X, y = df.drop(columns=[report.target]), df[report.target]
+        if report.target:
+            keep = data[report.target].notna()
+            df = data.drop(columns=list(report.dropped_columns))[keep].reset_index(drop=True)
+            X, y = df.drop(columns=[report.target]), df[report.target]
+        else:  # clustering without labels: a placeholder label, never fitted or scored on
+            keep = pd.Series(True, index=data.index)
+            X = data.drop(columns=list(report.dropped_columns)).reset_index(drop=True)
+            y = pd.Series(np.zeros(len(X), dtype=int))
         y = y.astype(str).astype("category").cat.codes if req.task != "tabular_regression" else y.astype(float)
         strat = y if req.task == "tabular_classification" else None
         if parts is not None:  # only the user's train and valid rows (never a test row) feed the probe
@@ -633,7 +646,7 @@ def _row_latency_ms(pipe: Any, name: str, ns: dict[str, Any]) -> float:
     (tabular/runtime.py.j2: the row as an array, the native booster, one thread), after a warm-up; a
     clustering pipeline predicts through the pipeline, as its saved model does."""
     rows = ns["Xp_valid"].head(PROBE_LATENCY_ROWS).to_dict("records")
-    if ns["N_CLUSTERS"] and ns["metric"] in ("rand_index", "adjusted_rand_index"):
+    if ns["N_CLUSTERS"] and ns["metric"] in ("rand_index", "adjusted_rand_index", "silhouette"):
         model = {"pipeline": pipe, "features": list(ns["Xp_valid"].columns)}
     else:
         prep, est = pipe.named_steps["prep"], pipe.named_steps["model"]
@@ -658,6 +671,12 @@ def _probe_score(pipe: Any, metric: str, X: pd.DataFrame, y: pd.Series, n_classe
 
     from . import scoring
 
+    if metric == "silhouette":  # a clustering without labels: how well separated its clusters are
+        pred = pipe.predict(X)
+        if len(np.unique(pred)) < 2:
+            return -1.0
+        Z = pipe[:-1].transform(X)
+        return float(skm.silhouette_score(Z, pred, sample_size=min(2000, len(pred)), random_state=0))
     if metric == "f1" and n_classes == 2 and (hasattr(pipe, "predict_proba") or hasattr(pipe, "decision_function")):
         try:
             out = pipe.predict_proba(X)[:, 1] if hasattr(pipe, "predict_proba") else pipe.decision_function(X)

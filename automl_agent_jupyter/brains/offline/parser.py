@@ -1243,6 +1243,16 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
     return scores, why
 
 
+def _reference_said(r: Reading, metrics: list[PerformanceMetric], tgt_src: FieldSource, target: str | None) -> bool:
+    """A clustering compared with reference labels: a Rand index, 'compare with / against / match / labels', or a
+    column named as the reference. Without any, the clustering is unsupervised ('segment the bookings into 12')."""
+    if any(m.name in ("rand_index", "adjusted_rand_index") for m in metrics):
+        return True
+    if any(r.text.has(w) for w in L()["cluster_reference"]):
+        return True
+    return bool(target) and "named as the reference" in (tgt_src.evidence or "")
+
+
 def find_task(r: Reading, target: str | None, metrics: list[PerformanceMetric], n_clusters: int | None,
               windows: dict[str, Any]) -> tuple[str | None, FieldSource]:
     if r.modality in MODALITY_TASK:
@@ -1340,6 +1350,11 @@ def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None,
         target, tgt_src = channels[0], _src(channels[0], 0.9, f"{channels[0]!r} is the data's only series")
     if task != "tabular_clustering":
         n_clusters, nc_src = None, None
+    elif not _reference_said(r, metrics, tgt_src, target):
+        target, tgt_src = None, _src(None, 0.9, "no reference labels named: the clusters are scored by the silhouette "
+                                     "of the features", tgt_src.options)
+        if not any(m.name == "silhouette" for m in metrics):
+            metrics = [m for m in metrics if m.name not in ("rand_index", "adjusted_rand_index")]
     models, mod_src = _models(r, task)
     sources["task"] = task_src
     sources["target"] = tgt_src
@@ -1435,7 +1450,8 @@ def questions_for(req: Requirements, peek: dict[str, Any] | None) -> list[Questi
     task_src, tgt_src = fs.get("task"), fs.get("target")
     tabular = (req.task or "tabular").startswith("tabular") or req.task is None
     needs_target = tabular and peek.get("modality", "tabular") in ("tabular", "time_series") and columns and \
-        req.task != "time_series_forecasting"
+        req.task != "time_series_forecasting" and not (
+            req.task == "tabular_clustering" and not req.target and tgt_src and tgt_src.confidence >= ASK_BELOW)
     if req.task == "time_series_forecasting" and req.target and tgt_src and tgt_src.source != "user" and \
             tgt_src.confidence < ASK_BELOW:  # 'forecast something useful': which series is meant
         needs_target = True
