@@ -19,7 +19,7 @@ from .scoring import CLASSIFICATION_METRICS, CLUSTERING_METRICS, REGRESSION_METR
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet", ".gz"}
 EARLY_STOPPED = ("lightgbm", "xgboost")
-TAIL_S = 5.0  # seconds of the budget kept after training on a quiet machine: evaluating, plots, measuring (capped), saving
+TAIL_S = 4.0  # seconds of the budget kept after training on a quiet machine: evaluating, plots, measuring (capped), saving
 MEASURE_CAP_S = 1.5  # the one-row latency loop of the measure cell stops after this many seconds
 REPLAY_LINE = "REPLAY = None  # None: a live run, trials run until the deadline; pipeline.py holds the trials the run completed"
 SAMPLE_ROWS = 200_000  # larger tables are profiled (unique values, duplicates) on a random sample of this many rows
