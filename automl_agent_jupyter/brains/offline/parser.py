@@ -56,6 +56,8 @@ class Reading:
     peek: dict[str, Any]
     used: set[int] = field(default_factory=set)  # token indexes that are a limit, window, count, ...
     quantity_tokens: set[int] | None = None
+    candidates: list[tuple[float, str, str]] | None = None  # target_candidates, once per reading
+    metric_spans: list[tuple[str, int, int]] | None = None  # _metric_mentions, once per reading
 
     @property
     def columns(self) -> list[str]:
@@ -264,8 +266,23 @@ def _count_question(t: Text) -> bool:
         return any(a <= i and j <= b for i, j in t.find(p))
 
     future = any(in_clause(w) for w in ("will", "would", "going to", "next", "tomorrow", "expect", "future",
-                                        "predict", "estimate", "forecast", "coming", "likely"))
-    return not future and any(in_clause(p) for p in L()["not_ml"]["count_question"])
+                                        "predict", "estimate", "forecast", "coming", "likely", "can", "could",
+                                        "should", "new"))
+    if future:
+        return False
+    # 'How many employees in the Sales department left?': a past event, already in the rows
+    past = any(_past_tense(t.tokens[k].lower) for k in range(spans[0][1], b))
+    return past or any(in_clause(p) for p in L()["not_ml"]["count_question"])
+
+
+def _past_tense(word: str) -> bool:
+    """A lexical verb in the simple past that differs from its base form ('left', 'survived'; not 'quit', 'read',
+    nor the auxiliaries 'did', 'was', 'had')."""
+    if word in ("did", "was", "were", "had", "been") or not word.isalpha():
+        return False
+    from lemminflect import getAllLemmas, getInflection
+
+    return any(word != lemma and word in getInflection(lemma, "VBD") for lemma in getAllLemmas(word).get("VERB", ()))
 
 
 def _predictive(t: Text, col_words: set[str] | None = None) -> bool:
@@ -299,6 +316,11 @@ def _mentions_any_column(r: Reading) -> bool:
 
 # ------------------------------------------------------------------------------------------ target
 def _word_alternatives(word: str) -> list[str]:
+    return list(_alternatives(word))
+
+
+@lru_cache(maxsize=8192)
+def _alternatives(word: str) -> tuple[str, ...]:
     """A column word and the phrases that mean it (concepts kept as data: 'temp' ~ temperature, 'age' ~ how old)."""
     out = [word]
     if word.endswith("ly") and len(word) > 5 and known(word[:-2]):
@@ -307,7 +329,7 @@ def _word_alternatives(word: str) -> list[str]:
     for key, phrases in L()["concepts"].items():
         if len(key.split()) == 1 and forms(key) & wf:
             out += phrases
-    return out
+    return tuple(out)
 
 
 def _quantity_tokens(r: Reading) -> set[int]:
@@ -560,6 +582,12 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
 
 def target_candidates(r: Reading) -> list[tuple[float, str, str]]:
     """Columns scored as the target, best first: (score, column, evidence)."""
+    if r.candidates is None:
+        r.candidates = _target_candidates(r)
+    return list(r.candidates)
+
+
+def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
     cols = r.columns
     if not cols:
         return []
@@ -663,6 +691,12 @@ def _text_target(r: Reading, split_col: str | None) -> tuple[str | None, FieldSo
 # ------------------------------------------------------------------------------------------ metrics
 def _metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
     """(metric, start, end) of each metric named; a negative end marks a complement ('error rate': accuracy)."""
+    if r.metric_spans is None:
+        r.metric_spans = _find_metric_mentions(r)
+    return list(r.metric_spans)
+
+
+def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
     t = r.text
     found: list[tuple[str, int, int]] = []
     taken: set[int] = set()

@@ -212,6 +212,13 @@ class Text:
 
     def find(self, phrase: str, start: int = 0) -> list[tuple[int, int]]:
         """Token spans [i, j) where ``phrase`` occurs (each of its words matching a token's word forms)."""
+        key = (phrase, start)
+        cache = self.__dict__.setdefault("_found", {})
+        if key not in cache:
+            cache[key] = self._find(phrase, start)
+        return list(cache[key])
+
+    def _find(self, phrase: str, start: int) -> list[tuple[int, int]]:
         words = [w for w in re.findall(r"[a-z0-9_²^]+|>=|<=|≥|≤|[<>+%]", phrase.lower())]
         if not words:
             return []
