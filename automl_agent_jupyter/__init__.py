@@ -18,11 +18,13 @@ def __getattr__(name: str):
 
 def load_ipython_extension(ipython) -> None:
     """%load_ext automl_agent_jupyter"""
+    from .agents.model import warm_up_in_background as warm_up_probes
     from .brains.offline.words import warm_up_in_background
     from .notebook.magic import load
 
     load(ipython)
     warm_up_in_background()  # the prompt agent's word tables load while the first cell is written
+    warm_up_probes()  # and the model agent's probe libraries (scikit-learn, LightGBM, XGBoost)
 
 
 def unload_ipython_extension(ipython) -> None:

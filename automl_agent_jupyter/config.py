@@ -94,6 +94,12 @@ class Settings:
                                flag="--llm", configurable=True, kind=str)
     probe: bool = _setting("probe", True, "Rank candidates with a quick labelled probe fit (training-free "
                            "otherwise).", configurable=True)
+    probe_share: float | None = _setting("probe_share", None, "Share of the budget the probes may cost, in the cost "
+                                         "model's reference CPU seconds (None: the task's own, 2.5% for tables); the "
+                                         "probe effort (rows, items, epochs) is sized from it before any probe "
+                                         "runs, the same for every candidate.", kind=float)
+    probe_effort: float | None = _setting("probe_effort", None, "A fixed probe effort (1, 0.5, 0.25 or 0.125 of the "
+                                          "nominal probe) instead of the one sized from the budget.", kind=float)
     cluster: str | None = _setting("cluster", None, "Ray cluster address (ray://HOST:PORT, or HOST:PORT of its "
                                    "head); the accepted plan's trials run as Ray tasks on its workers. None: in "
                                    "this process.", flag="--cluster", configurable=True, kind=str)

@@ -160,6 +160,8 @@ class Planner:
     def _search_models(self, planning: Planning, plans: list[Plan]) -> list[Plan]:
         s = self.settings
         plans = self.model_agent.rank(plans, planning.requirements, planning.report, planning.data, s.as_dict())
+        if self.model_agent.effort:  # the probe effort sized from the budget, and why (a revision's probes too)
+            self.log.record.probe_effort = dict(self.model_agent.effort)
         for p in plans:
             p.steps += [Step(agent="model", text=t) for t in planning.task.model_steps(p, s.budget_s, s.seed)]
         return plans

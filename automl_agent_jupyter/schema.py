@@ -432,6 +432,8 @@ class RunRecord(_Model):
     seed: int = 0
     device: str = "cpu"
     timings: dict[str, float] = Field(default_factory=dict)
+    # the model agent's probe effort (rows / items / epochs), its predicted and measured CPU cost, and why
+    probe_effort: dict[str, Any] = Field(default_factory=dict)
     llm_usage: dict[str, LLMUsage] = Field(default_factory=dict)  # per role (zeros offline)
     llm_total: LLMUsage = Field(default_factory=LLMUsage)
     decisions: list[Decision] = Field(default_factory=list)  # an LLM brain's questions, in order: who decided

@@ -16,7 +16,14 @@ through the origin, in log space:
 ``sigma`` is the residual standard deviation (n - 1 degrees of freedom; at least SIGMA_FLOOR, and wider
 for keys with fewer than three measurements), the interval's width.
 
-    .venv/bin/python -m benchmarks.fit_learning_curves [records.json [learning_curves.json]]
+With ``benchmarks/ranking.py probes``' measurements (results/ranking/probes.json: every candidate probed at
+every probe effort), the curves are fitted on those probes joined with the records' realized numbers (so the
+priors hold from every effort the budget may size), and the probes' cost model is fitted too: per catalogue
+model (and pooled per family, ``family:<name>``), non-negative least squares of the measured probe CPU seconds
+on the task module's work units, ``cpu_s = s0 + s1 * units``; ``sigma`` is the residual sd of
+ln(measured / predicted).
+
+    .venv/bin/python -m benchmarks.fit_learning_curves [records.json [learning_curves.json [probes.json]]]
 """
 from __future__ import annotations
 
@@ -29,10 +36,28 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RECORDS = HERE / "results" / "ranking" / "records.json"
+PROBES = HERE / "results" / "ranking" / "probes.json"
 TARGET = HERE.parent / "automl_agent_jupyter" / "knowledge" / "learning_curves.json"
 SIGMA_FLOOR = 0.08
 FEW = 3  # fewer measurements than this: the residual is widened
+MIN_SPAN = 0.5  # decades of effort ratio the measurements must span for a fitted intercept
 B_RANGE = (-0.5, 3.0)
+
+
+def _line(xs: list[float], ys: list[float], lo: float = -5.0, hi: float = 5.0) -> tuple[float, float, float]:
+    """(intercept, slope, residual sd) of ys on xs by least squares, where the xs span at least MIN_SPAN (probes
+    at several efforts); else the line through the origin (``_slope``) with intercept 0."""
+    if len(xs) < FEW or max(xs) - min(xs) < MIN_SPAN:
+        slope, sd = _slope(xs, ys, lo, hi)
+        return 0.0, slope, sd
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = min(hi, max(lo, sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx))
+    icept = my - slope * mx
+    res = [y - icept - slope * x for x, y in zip(xs, ys)]
+    sd = max(SIGMA_FLOOR, math.sqrt(sum(r * r for r in res) / max(1, n - 2)))
+    return icept, slope, sd
 
 
 def _slope(xs: list[float], ys: list[float], lo: float = -5.0, hi: float = 5.0) -> tuple[float, float]:
@@ -80,7 +105,9 @@ def effort_ratio(r: dict[str, Any]) -> float:
     if not p.get("epochs"):
         return p["effort_ratio"]
     full = int(model_entry(r["candidate"]).get("defaults", {}).get("max_epochs", 1))
-    return lc.network_ratio(int(r["n_train"]), int(p["items"]), int(p["epochs"]), full, p["fit_cpu_s"], r["share_s"])
+    # the cost model's price of the probe (as the model agent now computes it), else the measured CPU of old records
+    cost = lc.probe_cost_s(r["candidate"], r["family"], p["units"]) if "units" in p else p["fit_cpu_s"]
+    return lc.network_ratio(int(r["n_train"]), int(p["items"]), int(p["epochs"]), full, cost, r["share_s"])
 
 
 def fit(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -110,8 +137,9 @@ def fit(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 g[part][1].append(math.log(real_v / probe_v))
     curves = {}
     for key, g in sorted(groups.items()):
-        slope, sb = _slope(*g["m"], -B_RANGE[1], -B_RANGE[0])  # error falls as effort grows: b = -slope
-        out: dict[str, Any] = {"metric": {"b": round(-slope, 4), "sigma": round(sb, 4), "n": len(g["m"][0])},
+        icept, slope, sb = _line(*g["m"], -B_RANGE[1], -B_RANGE[0])  # error falls as effort grows: b = -slope
+        out: dict[str, Any] = {"metric": {"b": round(-slope, 4), "c": round(icept, 4), "sigma": round(sb, 4),
+                                          "n": len(g["m"][0])},
                                "datasets": sorted(g["datasets"])}
         for part, name in (("l", "latency"), ("s", "size")):
             if g[part][0]:
@@ -123,20 +151,64 @@ def fit(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return curves
 
 
+def fit_costs(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Catalogue model (and ``family:<name>``) -> {"s0", "s1", "sigma", "n"}: a probe's reference CPU seconds
+    as s0 + s1 * units, from the probes' measured CPU seconds (one thread) and the task modules' units."""
+    import numpy as np
+    from scipy.optimize import nnls
+
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        p = r.get("probe") or {}
+        if p.get("cpu_s") is None or p.get("units") is None:
+            continue
+        for key in (r["candidate"], f"family:{r['family']}"):
+            groups.setdefault(key, []).append((float(p["units"]), float(p["cpu_s"])))
+    out = {}
+    for key, pts in sorted(groups.items()):
+        u = np.array([x for x, _ in pts])
+        y = np.array([max(1e-3, v) for _, v in pts])
+        w = 1.0 / y  # relative errors: a small probe's seconds count as much as a large one's
+        (s0, s1), _ = nnls(np.column_stack([np.ones_like(u), u]) * w[:, None], y * w)
+        pred = np.maximum(1e-3, s0 + s1 * u)
+        res = np.log(y / pred)
+        out[key] = {"s0": round(float(s0), 5), "s1": round(float(s1), 5),
+                    "sigma": round(float(np.sqrt((res ** 2).mean())), 3), "n": len(pts)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     src = Path(argv[0]).resolve() if argv else RECORDS
     target = Path(argv[1]) if len(argv) > 1 else TARGET
+    probes_path = Path(argv[2]) if len(argv) > 2 else PROBES
     data = json.loads(src.read_text())
-    curves = fit(data["rows"])
     where = src.relative_to(HERE.parent) if src.is_relative_to(HERE.parent) else src
-    target.write_text(json.dumps({
+    out: dict[str, Any] = {
         "source": f"benchmarks/ranking.py run (budget {data.get('budget_s')} s, seed {data.get('seed')}, measured "
                   f"{data.get('measured')}) on the benchmark datasets; records in {where}",
         "fitted_by": "benchmarks/fit_learning_curves.py: least squares through the origin in log space per "
                      "<modality>:<family>; sigma = residual sd (widened below 3 measurements)",
-        "fitted": time.strftime("%Y-%m-%d"), "curves": curves}, indent=1) + "\n")
-    print(f"wrote {target} ({len(curves)} curves from {len(data['rows'])} records)")
+        "fitted": time.strftime("%Y-%m-%d")}
+    rows = data["rows"]
+    if probes_path.exists():
+        from benchmarks.ranking import join_realized
+
+        probe_data = json.loads(probes_path.read_text())
+        rows = join_realized(probe_data["rows"], data["rows"])
+        out["source"] += (f"; probes re-measured at every probe effort by benchmarks/ranking.py probes (measured "
+                          f"{probe_data.get('measured')}, {len(probe_data['rows'])} probes; load average "
+                          f"{probe_data.get('load')}) and joined with those records' realized numbers")
+        out["probe_costs_source"] = ("benchmarks/ranking.py probes: every candidate's probe at every effort, one "
+                                     "thread, measured CPU seconds (fit, scoring, latency) against the task "
+                                     "module's work units; cpu_s = s0 + s1 * units by non-negative least squares")
+        out["probe_costs"] = fit_costs(probe_data["rows"])
+    curves = fit(rows)
+    out["curves"] = curves
+    target.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {target} ({len(curves)} curves from {len(rows)} records)")
+    for k, v in out.get("probe_costs", {}).items():
+        print(f"cost {k:32s} s0 {v['s0']:.4f} s1 {v['s1']:.4f} sigma {v['sigma']:.2f} n {v['n']}")
     for k, v in curves.items():
         print(f"{k:32s} b {v['metric']['b']:+.3f} sd {v['metric']['sigma']:.3f} n {v['metric']['n']} | latency a "
               f"{v['latency']['a']:+.2f} sd {v['latency']['sigma']:.2f} | size a {v['size']['a']:+.2f}")

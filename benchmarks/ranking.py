@@ -11,6 +11,11 @@ RESULTS["tuning"] (ModelAgent.check), beside the probe's raw measurements and it
                                                             # priors now in knowledge/learning_curves.json
     .venv/bin/python -m benchmarks.ranking load             # same ranking and plan with two busy loops beside it?
     .venv/bin/python -m benchmarks.ranking accuracy         # a default MNIST run with two busy loops beside it
+    .venv/bin/python -m benchmarks.ranking probes           # every candidate probed at every probe effort ->
+                                                            # results/ranking/probes.json (the cost model's
+                                                            # measurements; the priors' refit at every effort)
+    .venv/bin/python -m benchmarks.ranking report --probes  # the table at the effort a default run sizes: probes
+                                                            # from probes.json, realized numbers from records.json
 
 ``report`` re-applies the current priors to the stored raw probe measurements, so refitting the priors
 (benchmarks/fit_learning_curves.py) needs no new training; ``--loo`` refits them leaving each dataset out.
@@ -135,6 +140,86 @@ def run(keys: list[str], budget_s: float, seed: int, save: Any = None) -> list[d
         if save:
             save(rows)
     return rows
+
+
+def probes(keys: list[str], budget_s: float, seed: int, save: Any = None) -> list[dict[str, Any]]:
+    """Every candidate of every plan probed at each of PROBE_EFFORTS (and the effort the budget sizes, marked
+    ``sized``), with its measured CPU seconds and the cost model's work units: no training."""
+    from automl_agent_jupyter.agents.model import ModelAgent
+    from automl_agent_jupyter.tasks import for_task
+    from automl_agent_jupyter.tasks.base import PROBE_EFFORTS
+
+    rows: list[dict[str, Any]] = []
+    work = Path(tempfile.mkdtemp(prefix="ranking-probes-"))
+    for key in keys:
+        path, instruction = DATASETS[key]
+        sized = None
+        for effort in PROBE_EFFORTS:
+            fresh_probes()
+            m = _agent(budget_s=budget_s, top_k=20, seed=seed, probe_effort=effort).manager()
+            t0 = time.time()
+            rec = m.plan(instruction, data=str(DATASETS_DIR / path), out=work / f"{key}-{effort:g}")
+            if rec.status != "planned":
+                print(f"{key}: {rec.status} {rec.message}", flush=True)
+                break
+            if sized is None:  # what a default run at this budget would use
+                task = for_task(m.planning.requirements.task)
+                sized = ModelAgent.probe_effort(task, rec.plans, m.planning.report,
+                                                {"budget_s": budget_s, "probe_share": m.settings.probe_share})
+            for plan in rec.plans:
+                for c in plan.candidates:
+                    rows.append({"dataset": key, "task": m.planning.requirements.task, "metric": m.metric,
+                                 "plan": plan.id, "recipe": plan.preprocessing.get("recipe"), "candidate": c.name,
+                                 "family": c.family, "n_train": rec.data_report.split["sizes"]["train"],
+                                 "effort": effort, "sized": effort == sized["effort"],
+                                 "predicted_metric": c.predicted_metric, "interval": c.predicted_interval,
+                                 "predicted_latency_ms": c.predicted_latency_ms, "probe": c.probe})
+            print(f"{key} effort {effort:g}: planning {time.time() - t0:.1f} s, probes measured "
+                  f"{rec.probe_effort.get('measured_cpu_s')} CPU s, predicted {rec.probe_effort.get('predicted_cpu_s')}"
+                  f"{' (the budget-sized effort)' if effort == sized['effort'] else ''}", flush=True)
+        if save:
+            save(rows)
+    return rows
+
+
+def sized_rows(probe_rows: list[dict[str, Any]], budget_s: float = 60.0) -> list[dict[str, Any]]:
+    """The probe rows at the effort a run with ``budget_s`` sizes with the cost model as it is now (the model
+    agent's rule: the largest effort whose probes, one per recipe and candidate, fit the budget's share)."""
+    from automl_agent_jupyter.knowledge import learning_curves as lc
+    from automl_agent_jupyter.tasks import for_task
+
+    out = []
+    for key in dict.fromkeys(r["dataset"] for r in probe_rows):
+        rows = [r for r in probe_rows if r["dataset"] == key]
+        efforts = sorted({r["effort"] for r in rows}, reverse=True)
+        cost = {}
+        for e in efforts:
+            seen = {(r.get("recipe"), r["candidate"]): r for r in rows if r["effort"] == e}
+            cost[e] = sum(lc.probe_cost_s(r["candidate"], r["family"], r["probe"]["units"])
+                          for r in seen.values() if r["probe"].get("units") is not None)
+        share = for_task(rows[0]["task"]).probe_share
+        effort = next((e for e in efforts if cost[e] <= share * budget_s), efforts[-1])
+        out += [r for r in rows if r["effort"] == effort]
+    return out
+
+
+def join_realized(probe_rows: list[dict[str, Any]], trained: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Probe rows with the realized numbers (and training share) of the same dataset, plan and candidate from a
+    training run's records (else the same recipe and candidate); rows without a match are left out."""
+    from benchmarks.fit_learning_curves import annotate
+
+    by_plan, by_recipe = {}, {}
+    for r in annotate(trained):
+        by_plan.setdefault((r["dataset"], r["plan"], r["candidate"]), r)
+        by_recipe.setdefault((r["dataset"], r.get("recipe"), r["candidate"]), r)
+    out = []
+    for r in probe_rows:
+        t = by_plan.get((r["dataset"], r["plan"], r["candidate"]))
+        if t is None or t.get("recipe") != r.get("recipe"):
+            t = by_recipe.get((r["dataset"], r.get("recipe"), r["candidate"]))
+        if t is not None and t.get("realized"):
+            out.append({**r, "realized": t["realized"], "share_s": t["share_s"]})
+    return out
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -302,7 +387,7 @@ def accuracy(key: str, seed: int, busy: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.ranking")
-    ap.add_argument("what", choices=("run", "report", "load", "accuracy"))
+    ap.add_argument("what", choices=("run", "report", "load", "accuracy", "probes"))
     ap.add_argument("--busy", type=int, default=2, help="accuracy: busy loops beside the run")
     ap.add_argument("--datasets", default="")
     ap.add_argument("--budget", type=float, default=60.0, help="the run budget the plans are made for "
@@ -310,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--records", default=str(OUT / "records.json"))
     ap.add_argument("--loo", action="store_true", help="report: refit the priors leaving each dataset out")
+    ap.add_argument("--probes", nargs="?", const=str(OUT / "probes.json"), default=None,
+                    help="report: probes from this probes.json at the budget-sized effort, joined with the records")
     a = ap.parse_args(argv)
     keys = [k for k in a.datasets.split(",") if k] or (list(LOAD_DATASETS) if a.what == "load" else list(DATASETS))
     if a.what == "run":
@@ -326,7 +413,21 @@ def main(argv: list[str] | None = None) -> int:
         run(keys, a.budget, a.seed, save)
     elif a.what == "report":
         rows = json.loads(Path(a.records).read_text())["rows"]
+        if a.probes:
+            probe_rows = sized_rows(json.loads(Path(a.probes).read_text())["rows"], a.budget)
+            rows = join_realized(probe_rows, rows)
         print(report([r for r in rows if r["dataset"] in keys], loo=a.loo))
+    elif a.what == "probes":
+        path = OUT / "probes.json"
+        old = json.loads(path.read_text()) if path.exists() else {"rows": []}
+        kept = [r for r in old["rows"] if r["dataset"] not in keys]
+
+        def save_probes(rows: list[dict[str, Any]]) -> None:
+            path.write_text(json.dumps({"budget_s": a.budget, "seed": a.seed, "measured": time.strftime("%Y-%m-%d"),
+                                        "load": os.getloadavg(), "rows": kept + rows}, indent=1))
+            print(f"wrote {path}", flush=True)
+
+        probes(keys, a.budget, a.seed, save_probes)
     elif a.what == "accuracy":
         for key in keys if a.datasets else ["mnist"]:
             accuracy(key, a.seed, a.busy)

@@ -57,12 +57,15 @@ def test_probe_fits_full_size_models_on_the_same_rows(tmp_path):
     rec = AutoMLAgent(budget_s=4, top_k=10).run(BANANA, data=dataset("banana_quality/banana_quality.csv"),
                                                 out=tmp_path / "r", auto=False).record
     cands = [c for p in rec.plans for c in p.candidates]
-    assert {c.probe["items"] for c in cands} == {2000} and {c.probe["valid_items"] for c in cands} == {1000}
+    effort = rec.probe_effort
+    assert {c.probe["items"] for c in cands} == {effort["items"]} and {c.probe["valid_items"] for c in cands} == {1000}
     for c in cands:
         lo, hi = c.predicted_interval
         assert lo <= c.predicted_metric <= hi and lo < hi
         assert "full size" in c.basis and "learning curve" in c.basis
-        assert c.probe["effort"] == 1.0 and c.probe["fit_cpu_s"] > 0
+        assert c.probe["effort"] == effort["effort"] and c.probe["fit_cpu_s"] > 0 and c.probe["units"] > 0
+    # the record says what effort was used and why, with the cost model's price beside the measured CPU
+    assert effort["predicted_cpu_s"] > 0 and effort["measured_cpu_s"] > 0 and "budget" in effort["why"]
 
 
 def test_overlapping_intervals_stay_in_the_top_k():
@@ -118,17 +121,57 @@ def test_run_record_puts_realized_numbers_beside_predictions(tmp_path):
     assert all(not c.realized for p in others for c in p.candidates)  # not trained: nothing claimed
 
 
-def test_cpu_cap_scales_the_effort_for_every_candidate_alike(tmp_path):
+def test_the_budget_sizes_the_probe_effort_deterministically(tmp_path):
+    """The effort follows from the budget and the data's shape through the cost model, before any probe runs:
+    the same inputs give the same effort (no clock), a smaller budget a smaller one, and every candidate of
+    every plan is probed at it."""
+    from automl_agent_jupyter.tasks import for_task
+    from automl_agent_jupyter.tasks.base import PROBE_EFFORTS
+
+    m = AutoMLAgent(budget_s=4, n_plans=3).manager()
+    rec = m.plan(BANANA, data=dataset("banana_quality/banana_quality.csv"), out=tmp_path / "r")
+    pl, agent = m.planning, m.planner.model_agent
+    task = for_task(pl.requirements.task)
+
+    def effort(budget_s, share=None):
+        return agent.probe_effort(task, rec.plans, pl.report, {"budget_s": budget_s, "probe_share": share})
+
+    big, small = effort(600.0), effort(4.0)
+    assert effort(600.0) == big and effort(4.0) == small  # deterministic
+    assert big["effort"] == PROBE_EFFORTS[0] and big["items"] == 2000  # a long run affords the nominal probe
+    assert small["effort"] < big["effort"] and small["items"] < big["items"]  # a short one a smaller probe
+    assert big["predicted_cpu_s"] <= big["allowed_cpu_s"] and small["predicted_cpu_s"] < big["predicted_cpu_s"]
+    efforts = [effort(b)["effort"] for b in (4.0, 15.0, 30.0, 60.0, 120.0, 240.0, 600.0)]
+    assert efforts == sorted(efforts)  # more budget never buys a smaller probe
+    assert effort(60.0, share=0.5)["effort"] >= effort(60.0)["effort"]
+    # a fixed effort (the benchmarks') is honoured, and the probes all use it
+    settings = {**m.settings.as_dict(), "probe_effort": 0.25}
+    plans = agent._probe_all(task, rec.plans, pl.requirements, pl.report, pl.data, settings)
+    cands = [c for p in plans for c in p.candidates]
+    assert {c.probe["effort"] for c in cands} == {0.25} and {c.probe["items"] for c in cands} == {500}
+    assert agent.effort["why"].startswith("fixed by the settings")
+
+
+def test_probe_units_count_the_data_shape():
+    """The cost model's units grow with rows, features and (for per-class models) classes; nothing measured."""
+    from automl_agent_jupyter.schema import ColumnProfile, DataReport
     from automl_agent_jupyter.tasks import for_task
 
-    m = AutoMLAgent(budget_s=4, n_plans=2).manager()
-    rec = m.plan(BANANA, data=dataset("banana_quality/banana_quality.csv"), out=tmp_path / "r")
-    settings = {**m.settings.as_dict(), "probe_cpu_s": 0.3}  # far less than full-effort probes spend
-    pl = m.planning
-    plans = m.planner.model_agent._probe_all(for_task(pl.requirements.task), rec.plans, pl.requirements, pl.report,
-                                             pl.data, settings)
-    cands = [c for p in plans for c in p.candidates]
-    efforts = {c.probe["effort"] for c in cands}
-    assert len(efforts) == 1 and efforts.pop() < 1  # halved for all alike, never per candidate
-    assert len({c.probe["items"] for c in cands}) == 1 and cands[0].probe["items"] < 2000
-    assert all("CPU cap" in c.basis for c in cands)
+    task = for_task("tabular_classification")
+
+    def report(rows, features, classes):
+        return DataReport(path="x", rows=rows, columns=features + 1, target="y",
+                          features=[f"f{i}" for i in range(features)],
+                          column_profiles=[ColumnProfile(name=f"f{i}", dtype="float64", kind="numeric")
+                                           for i in range(features)],
+                          class_counts={str(i): rows // classes for i in range(classes)},
+                          split={"sizes": {"train": int(rows * 0.7), "valid": int(rows * 0.2)}})
+
+    small, wide, many = report(5000, 10, 2), report(5000, 40, 2), report(5000, 10, 10)
+    for name in ("lightgbm", "random_forest", "svm_rbf", "knn", "logistic_regression"):
+        u = [task.probe_units(name, task.probe_size(e, small), small) for e in (1.0, 0.5, 0.25)]
+        assert u[0] > u[1] > u[2] > 0, name
+        assert task.probe_units(name, task.probe_size(1.0, wide), wide) > u[0], name
+    assert task.probe_units("lightgbm", task.probe_size(1.0, many), many) > \
+        task.probe_units("lightgbm", task.probe_size(1.0, small), small)
+    assert task.probe_cost_s("svm_rbf", 1.0, small) == task.probe_cost_s("svm_rbf", 1.0, small)

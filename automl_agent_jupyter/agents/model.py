@@ -13,26 +13,43 @@ measurement. Without a probe the LLM's estimates are the predictions, labelled a
 """
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 from typing import Any
 
 from ..brains import Brain
 from ..knowledge import model_entry
 from ..schema import Candidate, DataReport, Plan, RankRequest, Requirements
 from ..tasks import for_task
+from ..tasks.base import PROBE_EFFORTS
 from ..tasks.scoring import higher_is_better
 from ..verification import rank_candidates
 
 PREDICTIONS = ("predicted_metric", "predicted_train_s", "predicted_latency_ms", "predicted_size_mb")
 BOUNDED = ("f1", "accuracy", "precision", "recall", "roc_auc", "rand_index", "r2")  # at most 1
-PROBE_CPU_S = 240.0  # CPU seconds all probes of a run may spend at full effort (then half, for all alike)
-MIN_EFFORT = 0.125
+# what the probes import on first use (about 2 CPU s together): loaded in the background when the notebook
+# extension loads, so the first instruction's planning does not wait for them
+PROBE_LIBRARIES = ("sklearn.ensemble", "sklearn.pipeline", "sklearn.svm", "lightgbm", "xgboost")
 OVERLAP_EXTRA = 2  # candidates beyond top-k kept because their interval overlaps the k-th's
+
+
+def warm_up_in_background() -> None:
+    """Import the probes' libraries in a daemon thread (a library that is not installed is skipped)."""
+    def load() -> None:
+        for name in PROBE_LIBRARIES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - a missing optional library is the probe's to report
+                pass
+
+    threading.Thread(target=load, name="automl-agent-probe-libraries", daemon=True).start()
 
 
 class ModelAgent:
     def __init__(self, brain: Brain) -> None:
         self.brain = brain
+        self.effort: dict[str, Any] = {}  # the last ranking's probe effort and why (the record's probe_effort)
 
     def rank(self, plans: list[Plan], req: Requirements, report: DataReport, data: Any,
              settings: dict[str, Any]) -> list[Plan]:
@@ -60,24 +77,51 @@ class ModelAgent:
         return out
 
     @staticmethod
-    def _probe_all(task: Any, plans: list[Plan], req: Requirements, report: DataReport, data: Any,
+    def probe_effort(task: Any, plans: list[Plan], report: DataReport, settings: dict[str, Any]) -> dict[str, Any]:
+        """The probes' effort, from the budget and the data alone: the largest of PROBE_EFFORTS whose probes (one
+        per recipe and candidate, as the task modules share them) the cost model prices within the task's
+        ``probe_share`` of the run's budget (the settings' ``probe_share`` when set); the smallest when none fits.
+        ``probe_effort`` in the settings fixes it (benchmarks). Returns the effort with its sizes, the predicted
+        cost and the reason."""
+        share = float(settings.get("probe_share") or task.probe_share)
+        allowed = share * float(settings["budget_s"])
+        probes = sorted({(p.preprocessing.get("recipe") or "", k) for p in plans for k in p.model_families})
+        cost = {e: sum(task.probe_cost_s(k, e, report) for _, k in probes) for e in PROBE_EFFORTS}
+        if settings.get("probe_effort"):
+            effort = float(settings["probe_effort"])
+            why = f"fixed by the settings (probe_effort {effort:g})"
+            cost.setdefault(effort, sum(task.probe_cost_s(k, effort, report) for _, k in probes))
+        else:
+            effort = next((e for e in PROBE_EFFORTS if cost[e] <= allowed), PROBE_EFFORTS[-1])
+            why = (f"the largest probe effort whose {len(probes)} probes the cost model prices within {share:.1%} of "
+                   f"the {float(settings['budget_s']):g} s budget ({allowed:.2f} reference CPU s)")
+            if cost[effort] > allowed:
+                why = (f"even the smallest probe effort costs {cost[effort]:.2f} reference CPU s, more than "
+                       f"{share:.1%} of the {float(settings['budget_s']):g} s budget ({allowed:.2f} s)")
+        return {"effort": effort, **task.probe_size(effort, report), "predicted_cpu_s": round(cost[effort], 3),
+                "allowed_cpu_s": round(allowed, 3), "share": share, "budget_s": float(settings["budget_s"]),
+                "probes": len(probes), "why": why,
+                "cost_by_effort": {f"{e:g}": round(c, 3) for e, c in sorted(cost.items(), reverse=True)}}
+
+    def _probe_all(self, task: Any, plans: list[Plan], req: Requirements, report: DataReport, data: Any,
                    settings: dict[str, Any]) -> list[Plan]:
-        """Every plan's candidates probed at the same effort. When all probes together spend more than
-        ``probe_cpu_s`` CPU seconds (CPU time: the work, not the machine's load), every probe is done again
-        at half the effort, for every candidate alike; the candidates' ``probe.effort`` and basis say so."""
-        cap, effort = float(settings.get("probe_cpu_s", PROBE_CPU_S)), 1.0
-        while True:
-            probed = []
-            for plan in plans:
-                candidates = [Candidate(name=k, family=model_entry(k)["family"]) for k in plan.model_families]
-                if settings.get("probe", True):
-                    candidates = task.probe(plan, candidates, data, report, req, settings["seed"],
-                                            budget_s=settings["budget_s"], effort=effort)
-                probed.append(plan.model_copy(update={"candidates": candidates}))
-            spent = sum(c.probe.get("fit_cpu_s", 0.0) for p in probed for c in p.candidates)
-            if spent <= cap or effort <= MIN_EFFORT:
-                return probed
-            effort /= 2
+        """Every plan's candidates probed at the same effort, sized from the budget (``probe_effort``); the
+        effort and why are kept in ``self.effort`` (the record's ``probe_effort``), with the CPU the probes
+        measured beside the cost model's prediction."""
+        self.effort = self.probe_effort(task, plans, report, settings) if settings.get("probe", True) else \
+            {"effort": None, "why": "probes switched off in the settings"}
+        probed = []
+        for plan in plans:
+            candidates = [Candidate(name=k, family=model_entry(k)["family"]) for k in plan.model_families]
+            if settings.get("probe", True):
+                candidates = task.probe(plan, candidates, data, report, req, settings["seed"],
+                                        budget_s=settings["budget_s"], effort=self.effort["effort"])
+            probed.append(plan.model_copy(update={"candidates": candidates}))
+        if settings.get("probe", True):
+            seen = {(p.preprocessing.get("recipe") or "", c.name): c.probe.get("cpu_s", 0.0)
+                    for p in probed for c in p.candidates}
+            self.effort["measured_cpu_s"] = round(sum(seen.values()), 3)  # for the record only: never decides
+        return probed
 
     @staticmethod
     def _keep_overlapping(top: list[Candidate], probed: list[Candidate], metric: str, limits: dict[str, float],

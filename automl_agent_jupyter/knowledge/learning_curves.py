@@ -7,14 +7,20 @@ the *effort ratio* r (train items x epochs, full over probe). Each curve key (``
 ``benchmarks/fit_learning_curves.py`` from ``benchmarks/ranking.py``'s records):
 
 * error  (1 - score for bounded scores, the metric itself for error metrics):
-  ln(err_full) = ln(err_probe) - b * log10(r) (b: natural-log drop per decade of effort), residual standard
-  deviation ``sigma`` (natural log);
+  ln(err_full) = ln(err_probe) + c - b * log10(r) (b: natural-log drop per decade of effort; c: an offset,
+  fitted where the measurements span several probe efforts, else 0), residual standard deviation ``sigma``
+  (natural log);
 * latency: ln(lat_full) = ln(lat_probe) + a * log10(r), residual ``sigma``;
 * size:    ln(size_full) = ln(size_probe) + a * log10(r), residual ``sigma``.
 
 A key without measurements falls back to the family across modalities, then to a wide default derived
 from the catalogue's ``learning_curve`` (the share of the error gap closed per 10x rows). Intervals are
 ``INTERVAL_Z`` residual standard deviations wide on each side (80% under a normal residual).
+
+The same file holds the probes' cost model (``probe_costs``): per catalogue model, the reference CPU seconds
+of one probe as ``s0 + s1 * units``, where ``units`` is the work the task module counts for a probe of a given
+size (rows x features x classes, items x epochs x item size, ...). The model agent sizes the probes' effort
+from the run's budget with it, so the effort follows from the data and the budget, never from a clock.
 """
 from __future__ import annotations
 
@@ -40,6 +46,17 @@ def priors() -> dict[str, Any]:
     except FileNotFoundError:
         return {"curves": {}}
     return json.loads(text)
+
+
+DEFAULT_COST = {"s0": 0.05, "s1": 0.5}  # reference CPU s of a probe per work unit, for a model never measured
+
+
+def probe_cost_s(name: str, family: str, units: float, costs: dict[str, Any] | None = None) -> float:
+    """Reference CPU seconds of one probe of catalogue model ``name`` doing ``units`` of work: its own fitted
+    cost, else its family's, else a cautious default. Data, not a clock: the same inputs give the same cost."""
+    costs = priors().get("probe_costs", {}) if costs is None else costs
+    c = costs.get(name) or costs.get(f"family:{family}") or DEFAULT_COST
+    return float(c["s0"] + c["s1"] * units)
 
 
 def curve_key(modality: str, family: str) -> str:
@@ -73,9 +90,9 @@ def curve(modality: str, family: str, catalogue_gain: float = 0.1,
 def network_ratio(n_train: int, n_probe: int, epochs: int, full_epochs: int, fit_cpu_s: float,
                   share_s: float) -> float:
     """The effort ratio of a network: item passes its training can afford, over the probe's. Training runs
-    ``full_epochs`` over ``n_train`` items or what ``share_s`` effort seconds buy at the probe's CPU cost per
-    item pass, whichever is less; snapped to an octave grid, so CPU-time jitter (a busy machine shares caches
-    and memory bandwidth) moves a prediction only when the cost sits near a grid boundary."""
+    ``full_epochs`` over ``n_train`` items or what ``share_s`` effort seconds buy at ``fit_cpu_s`` (the probe's
+    CPU cost as the cost model predicts it: no clock) per item pass, whichever is less; snapped to an octave
+    grid."""
     per_pass = fit_cpu_s / max(1, n_probe * epochs)
     passes = min(n_train * full_epochs, share_s / max(per_pass, 1e-9))
     ratio = max(1.0, passes / max(1, n_probe * epochs))
@@ -98,7 +115,7 @@ def extrapolate_metric(metric: str, higher: bool, probe_value: float, ratio: flo
     m = prior["metric"]
     log_r = math.log10(max(1.0, ratio))
     err = to_error(metric, probe_value, higher)
-    mid = math.log(err) - m["b"] * log_r
+    mid = math.log(err) + m.get("c", 0.0) - m["b"] * log_r
     width = INTERVAL_Z * m["sigma"]
     vals = sorted(from_error(metric, math.exp(x), higher) for x in (mid - width, mid, mid + width))
     pred = from_error(metric, math.exp(mid), higher)

@@ -13,6 +13,9 @@ from typing import Any
 
 from ..schema import Candidate, CellSpec, DataReport, Plan, Requirements
 
+# the probe efforts the model agent chooses from (1 = a task's nominal probe), largest first
+PROBE_EFFORTS = (1.0, 0.5, 0.25, 0.125)
+
 # what a user-given split column may say, and which part each value means (text and tabular tasks)
 SPLIT_VALUES = {"train": "train", "training": "train", "trial": "valid", "dev": "valid", "val": "valid",
                 "valid": "valid", "validation": "valid", "test": "test", "testing": "test"}
@@ -28,6 +31,9 @@ class TaskModule(ABC):
 
     tasks: tuple[str, ...] = ()
     modality = "tabular"
+    # the share of a run's budget its probes may cost (the cost model's reference CPU seconds): the model agent
+    # sizes the probe effort from it
+    probe_share = 0.025
     template_dir = "tabular"  # templates/<template_dir>/: this task's cells and its predict_file.py.j2
 
     # ---------------------------------------------------------------- data agent
@@ -57,9 +63,28 @@ class TaskModule(ABC):
               req: Requirements, seed: int, budget_s: float, effort: float = 1.0) -> list[Candidate]:
         """Cheap training-free-style evidence: default models on a small train subsample, labelled as such.
         Every candidate gets the same effort (items, epochs, full-size models), never the same seconds, so the
-        evidence does not depend on the machine's speed or load; ``effort`` (<= 1) scales it for all
-        candidates alike when the model agent caps the probes' CPU time. ``budget_s`` is the run's training
-        budget (for the predicted training time)."""
+        evidence does not depend on the machine's speed or load; ``effort`` (one of PROBE_EFFORTS) scales it for
+        all candidates alike: the model agent sizes it from the run's budget with the cost model
+        (``probe_cost_s``). ``budget_s`` is the run's budget (for the predicted training time)."""
+
+    @abstractmethod
+    def probe_size(self, effort: float, report: DataReport) -> dict[str, Any]:
+        """What one probe uses at ``effort``: {"items": train items, "valid_items", "epochs": a network's epochs
+        (None for other models)}, from the data's size alone."""
+
+    @abstractmethod
+    def probe_units(self, name: str, size: dict[str, Any], report: DataReport) -> float:
+        """The work of one probe of catalogue model ``name`` at ``size`` (``probe_size``'s), counted from the
+        data's shape (rows, features, classes, item size, epochs) and the model's family: no clock."""
+
+    def probe_cost_s(self, name: str, effort: float, report: DataReport) -> float:
+        """Reference CPU seconds one probe of ``name`` costs at ``effort`` (the fitted cost model,
+        knowledge/learning_curves.json's ``probe_costs``): the same data and effort give the same cost."""
+        from ..knowledge import learning_curves as lc
+        from ..knowledge import model_entry
+
+        units = self.probe_units(name, self.probe_size(effort, report), report)
+        return lc.probe_cost_s(name, model_entry(name)["family"], units)
 
     def align_plan(self, plan: Plan) -> Plan:
         """A plan whose recipe and models fit together (a brain may pair them freely); tabular recipes take

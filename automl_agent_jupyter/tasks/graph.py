@@ -91,6 +91,18 @@ class GraphTask(ModalityTask):
                    fit_args="data, (TRAIN_IDX, VALID_IDX)")
         return ctx
 
+    def probe_size(self, effort: float, report: DataReport) -> dict[str, Any]:
+        """The whole graph (full-batch training); a smaller effort trains fewer epochs."""
+        sizes = report.split.get("sizes", {})
+        return {"items": int(sizes.get("train", 0)), "valid_items": int(sizes.get("valid", 0)),
+                "epochs": max(10, round(self.probe_epochs * effort))}
+
+    def probe_units(self, name: str, size: dict[str, Any], report: DataReport) -> float:
+        """Epochs x (nodes x features + edges), over Cora's per 50 epochs."""
+        ex = report.extra
+        graph = (ex.get("nodes", 2708) * ex.get("features", 1433) + 50 * ex.get("edges", 10556)) / (2708 * 1433 + 50 * 10556)
+        return float(graph * int(size["epochs"] or self.probe_epochs) / 50)
+
     def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
         ns["PROBE_N"], ns["PROBE_VALID_N"] = len(ns["TRAIN_IDX"]), len(ns["VALID_IDX"])  # the whole graph
 

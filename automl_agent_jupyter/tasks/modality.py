@@ -95,6 +95,7 @@ class ModalityTask(TaskModule):
     probe_train = 1000  # train items a probe fits on (x the effort)
     probe_valid = 500
     probe_epochs = 2  # epochs every network trains for in its probe (its catalogue max_epochs when fewer)
+    probe_min_items = 100  # the fewest train items a smaller probe effort goes down to
     shared_templates = {"setup": "common/setup", "train": "common/train", "evaluate": "common/evaluate_classification",
                         "measure": "common/measure"}
 
@@ -172,11 +173,32 @@ class ModalityTask(TaskModule):
         notes += [f"pretrained checkpoint {path} for: {'; '.join(titles)}" for path, titles in used.items()]
         return notes
 
+    def probe_size(self, effort: float, report: DataReport) -> dict[str, Any]:
+        sizes = report.split.get("sizes", {})
+        n_train = int(sizes.get("train", self.probe_train))
+        return {"items": min(n_train, max(self.probe_min_items, int(self.probe_train * effort))),
+                "valid_items": min(int(sizes.get("valid", self.probe_valid)), self.probe_valid),
+                "epochs": self.probe_epochs}
+
+    def item_work(self, report: DataReport) -> float:
+        """The work of one item relative to the modality's reference item (an MNIST image, an SMS, ...)."""
+        return 1.0
+
+    def probe_units(self, name: str, size: dict[str, Any], report: DataReport) -> float:
+        """Thousands of items x epochs (a network) x the item's work; an RBF kernel's fit grows with the square of
+        the items (and its scoring with items x validation items)."""
+        entry = model_entry(name)
+        n, v = size["items"] / 1000, size["valid_items"] / 1000
+        epochs = min(int(entry["defaults"]["max_epochs"]), int(size["epochs"] or 1)) \
+            if "max_epochs" in entry.get("defaults", {}) else 1
+        work = n * n + n * v if entry["family"] == "kernel" else n
+        return float(work * epochs * self.item_work(report))
+
     def probe(self, plan: Plan, candidates: list[Candidate], data: Any, report: DataReport,
               req: Requirements, seed: int, budget_s: float, effort: float = 1.0) -> list[Candidate]:
-        """Each candidate's own generated code at the same effort: the same train items (``probe_train`` x
-        effort), the same validation items, ``probe_epochs`` epochs for every network, one fit of the catalogue
-        defaults for every classical model; never a number of seconds."""
+        """Each candidate's own generated code at the same effort: the same train items (``probe_size``), the
+        same validation items, the same epochs for every network, one fit of the catalogue defaults for every
+        classical model; never a number of seconds."""
         self._budget_s = budget_s
         # shared across the plans of one dataset; holding the object (not its id) so a later run's data
         # can never be mistaken for it
@@ -187,7 +209,7 @@ class ModalityTask(TaskModule):
             self._base_ns: dict[str, Any] | None = None
         out = []
         for cand in candidates:
-            key = (plan.preprocessing.get("recipe"), cand.name, self._budget_s)
+            key = (seed, req.task, plan.preprocessing.get("recipe"), cand.name, self._budget_s)
             if key not in self._probe_cache:
                 self._probe_cache[key] = self._probe_candidate(plan, cand, req, report, seed, effort)
             out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
@@ -205,30 +227,34 @@ class ModalityTask(TaskModule):
             params = dict(entry.get("defaults", {}))
             epochs = None
             if "max_epochs" in params:  # a network: the same number of epochs for every one
-                epochs = min(int(params["max_epochs"]), self.probe_epochs)
+                epochs = min(int(params["max_epochs"]), int(self.probe_size(effort, report)["epochs"]))
                 params["max_epochs"] = epochs
             for spec in ns["CANDIDATES"].values():
                 spec["n_trials"] = 1  # a probe fits the catalogue defaults once
             with contextlib.redirect_stdout(io.StringIO()), _one_thread():
-                t0 = time.process_time()
+                cpu0 = t0 = time.process_time()
                 fit = ns["fit_candidate"](c.name, params, PROBE_TIME_CAP_S, ns["PROBE_TRAIN"], ns["PROBE_VALID"])
                 fit_cpu = time.process_time() - t0
                 score = float(fit["valid"])  # higher is better: error metrics come back negated
                 lat = _cpu_latency_ms(ns, fit["model"])
+                cpu_s = time.process_time() - cpu0
                 size_mb = float(ns["model_size_mb"](fit["model"]))
         except Exception as exc:  # noqa: BLE001 - a candidate that fails its probe is ranked last, with the reason
             c.basis = f"probe failed: {type(exc).__name__}: {str(exc)[:120]}"
             c.predicted_metric = None
             return c
-        n_train = int(report.split["sizes"]["train"])
+        n_train, n_valid = int(report.split["sizes"]["train"]), int(report.split["sizes"].get("valid", 0))
         n_probe = int(ns["PROBE_N"])
         data_ratio = max(1.0, n_train / max(1, n_probe))
         full_epochs = int(entry.get("defaults", {}).get("max_epochs", 1))
+        units = self.probe_units(c.name, {"items": n_probe, "valid_items": int(ns["PROBE_VALID_N"]), "epochs": epochs},
+                                 report)
+        cost_s = lc.probe_cost_s(c.name, entry["family"], units)  # the cost model's CPU seconds: no clock
         # a network trains for as many epochs as its share of the budget buys: the budget in effort seconds
-        # (CPU seconds per thread, as common/torch_fit counts it) over the probe's CPU cost per item-epoch;
-        # snapped to an octave grid (learning_curves.network_ratio) so CPU-time jitter rarely moves a prediction
+        # (CPU seconds per thread, as common/torch_fit counts it) over the probe's cost per item-epoch, from the
+        # cost model (not the measured time, so a busy machine predicts the same); snapped to an octave grid
         share = TRAIN_SHARE * self._budget_s / max(1, len(plan.candidates or [c]))
-        ratio = lc.network_ratio(n_train, n_probe, epochs, full_epochs, fit_cpu, share) if epochs else data_ratio
+        ratio = lc.network_ratio(n_train, n_probe, epochs, full_epochs, cost_s, share) if epochs else data_ratio
         metric = self.primary_metric(req, report)
         higher = higher_is_better(metric)
         score = score if higher else -score
@@ -236,16 +262,20 @@ class ModalityTask(TaskModule):
         pred, lo, hi = lc.extrapolate_metric(metric, higher, score, ratio, prior)
         c.predicted_metric = round(pred, 4)
         c.predicted_interval = [round(lo, 4), round(hi, 4)]
-        c.predicted_train_s = round(float(min(share, fit_cpu * ratio) if epochs else fit_cpu * data_ratio ** 1.1), 3)
+        full = {"items": n_train, "valid_items": n_valid, "epochs": full_epochs}
+        c.predicted_train_s = round(float(min(share, cost_s * ratio) if epochs else
+                                          lc.probe_cost_s(c.name, entry["family"],
+                                                          self.probe_units(c.name, full, report))), 3)
         c.predicted_latency_ms = round(lc.extrapolate_cost("latency", lat, data_ratio, prior)[0], 3)
         c.predicted_size_mb = round(lc.extrapolate_cost("size", size_mb, data_ratio, prior)[0], 4)
         c.probe = {"metric": round(score, 5), "items": n_probe, "valid_items": int(ns["PROBE_VALID_N"]),
                    "epochs": epochs, "effort_ratio": round(ratio, 3), "data_ratio": round(data_ratio, 3),
                    "latency_ms": round(lat, 4), "size_mb": round(size_mb, 5), "fit_cpu_s": round(fit_cpu, 3),
+                   "cpu_s": round(cpu_s, 3), "units": round(units, 5), "cost_s": round(cost_s, 4),
                    "curve": prior["key"], "effort": effort, "stopped_by_cap": bool(fit.get("stopped_by_budget")),
                    "share_s": round(share, 3)}
         what = f"{epochs} epoch(s), {fit_cpu:.1f} CPU s" if epochs else f"one default fit, {fit_cpu:.1f} CPU s"
-        capped = f"; probe effort {effort:g} of nominal (CPU cap)" if effort < 1 else ""
+        capped = f"; probe effort {effort:g} of nominal (sized from the budget)" if effort < 1 else ""
         c.basis = (f"probe: the plan's own code, default parameters, trained on {n_probe} train items ({what}), "
                    f"scored on {ns['PROBE_VALID_N']} validation items ({metric} {score:.4f}); {lc.describe(prior)} "
                    f"extrapolates {ratio:.1f}x effort to {n_train} items"

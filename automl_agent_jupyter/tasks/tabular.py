@@ -26,9 +26,21 @@ SAMPLE_ROWS = 200_000  # larger tables are profiled (unique values, duplicates) 
 MEMORY_FACTOR = 3  # peak memory of reading, splitting and training, as a multiple of the table as read
 _CACHE: dict[str, Any] = {}
 PROBE_ROWS = 2000  # train rows every candidate is fitted on at full effort (all of them when fewer)
-PROBE_MIN_ROWS = 250  # the fewest rows a CPU-capped probe goes down to
+PROBE_MIN_ROWS = 250  # the fewest rows a smaller probe effort goes down to
 PROBE_VALID_ROWS = 1000  # validation rows every candidate is scored on
-PROBE_LATENCY_ROWS = 20  # single-row predictions timed per candidate
+PROBE_LATENCY_ROWS = 5  # single-row predictions timed per candidate (after one warm-up)
+# The work of one probe per family, counted from n (thousands of train rows), v (thousands of validation rows),
+# d (tens of features) and k (classes, for the families that fit one model per class; else 1): fitting plus
+# scoring, as the catalogue defaults do them (boosting: its trees over rows x features x classes; forests:
+# n log n over sqrt(d) features; an RBF SVM: quadratic in rows; kNN: every validation row against every train row)
+PROBE_WORK = {
+    "gradient_boosting": lambda n, v, d, k: n * d * k,
+    "bagged_trees": lambda n, v, d, k: n ** 1.1 * d ** 0.5,
+    "kernel": lambda n, v, d, k: (n * n + n * v) * d,
+    "instance_based": lambda n, v, d, k: n * v * d,
+    "linear": lambda n, v, d, k: n * d * k,
+    "hierarchical": lambda n, v, d, k: n * n * d,
+}
 
 
 def _check_path(path: str) -> Path:
@@ -242,6 +254,9 @@ safe_stratify = _template_function("safe_stratify", "tabular/stratify")
 class TabularTask(TaskModule):
     tasks = ("tabular_classification", "tabular_regression", "tabular_clustering")
     modality = "tabular"
+    # a table's probes cost about 1 CPU s at the smallest effort (full-size forests and boosting have fixed costs),
+    # and issue 11 wants instruction -> plans under 2 s at the default 60 s budget: 2% of it (1.2 s)
+    probe_share = 0.02
 
     # ---------------------------------------------------------------- data agent
     def peek(self, path: str) -> dict[str, Any]:
@@ -407,13 +422,26 @@ class TabularTask(TaskModule):
             pool.append(key)
         return pool
 
+    def probe_size(self, effort: float, report: DataReport) -> dict[str, Any]:
+        sizes = report.split.get("sizes", {})
+        return {"items": int(min(sizes.get("train", PROBE_ROWS), max(PROBE_MIN_ROWS, round(PROBE_ROWS * effort)))),
+                "valid_items": int(min(sizes.get("valid", PROBE_VALID_ROWS), PROBE_VALID_ROWS)), "epochs": None}
+
+    def probe_units(self, name: str, size: dict[str, Any], report: DataReport) -> float:
+        kinds = {p.name: p.kind for p in report.column_profiles}
+        d = sum(len(DATE_PARTS) if kinds.get(f) == "datetime" else 1 for f in report.features) / 10
+        family = model_entry(name)["family"]
+        k = len(report.class_counts) if family in ("gradient_boosting", "linear") and len(report.class_counts) > 2 else 1
+        work = PROBE_WORK.get(family, lambda n, v, d, k: n * d)
+        return float(work(size["items"] / 1000, size["valid_items"] / 1000, max(0.1, d), k))
+
     def probe(self, plan: Plan, candidates: list[Candidate], data: pd.DataFrame, report: DataReport,
               req: Requirements, seed: int, budget_s: float, effort: float = 1.0) -> list[Candidate]:
         """Every candidate at full size (catalogue defaults: all its trees, all its iterations) fitted on the
         same train-split rows and scored on the same validation rows: the same effort for every candidate, so
-        the order does not depend on how fast or busy the machine is. ``effort`` (1 = PROBE_ROWS rows) scales
-        the rows for all candidates alike when the model agent caps the probes' CPU time."""
-        rows = max(PROBE_MIN_ROWS, int(PROBE_ROWS * effort))
+        the order does not depend on how fast or busy the machine is. ``effort`` (1 = PROBE_ROWS rows) is the
+        model agent's, sized from the run's budget, the same for every candidate."""
+        rows = self.probe_size(effort, report)["items"]
         # probes are shared across the plans of one dataset; holding the object (not its id) so a later
         # run's data can never be mistaken for it
         if getattr(self, "_probe_data", None) is not data:
@@ -422,7 +450,8 @@ class TabularTask(TaskModule):
         ns = None
         out = []
         for cand in candidates:
-            key = (plan.preprocessing.get("recipe"), plan.preprocessing.get("target_transform"), cand.name, rows)
+            key = (seed, req.task, report.target, plan.preprocessing.get("recipe"),
+                   plan.preprocessing.get("target_transform"), cand.name, rows)
             if key not in self._probe_cache:
                 if ns is None:
                     ns = self._probe_namespace(plan.model_copy(update={"candidates": candidates}), req, report,
@@ -457,7 +486,7 @@ class TabularTask(TaskModule):
 
         metric = ns["metric"]
         pipe = ns["make_probe_pipeline"](c.name, params)
-        t0 = time.process_time()
+        cpu0 = t0 = time.process_time()
         if ns["N_CLUSTERS"] and metric in ("rand_index", "adjusted_rand_index", "silhouette"):
             pipe.fit(ns["Xp_train"])
         else:
@@ -467,6 +496,7 @@ class TabularTask(TaskModule):
         score = _probe_score(pipe, metric, ns["Xp_valid"], ns["yp_valid"], ns["n_classes"])
         predict_cpu = time.process_time() - t0
         lat = _row_latency_ms(pipe, c.name, ns)
+        cpu_s = time.process_time() - cpu0
         size_mb = len(pickle.dumps(pipe)) / 2**20
         n_train, n_valid = int(report.split["sizes"]["train"]), int(report.split["sizes"]["valid"])
         n_probe = len(ns["Xp_train"])
@@ -477,17 +507,22 @@ class TabularTask(TaskModule):
         lat_ms = lat
         c.predicted_metric = round(pred, 4)
         c.predicted_interval = [round(lo, 4), round(hi, 4)]
-        grows = 2.0 if entry["family"] == "kernel" else 1.1
-        c.predicted_train_s = round(fit_cpu * ratio ** grows + predict_cpu * n_valid / max(1, len(ns["Xp_valid"])), 3)
+        # one default fit on every train row, from the cost model (no clock: the same on a busy machine)
+        full = {"items": n_train, "valid_items": n_valid, "epochs": None}
+        c.predicted_train_s = round(lc.probe_cost_s(c.name, entry["family"], self.probe_units(c.name, full, report)), 3)
+        size = {"items": n_probe, "valid_items": len(ns["Xp_valid"]), "epochs": None}
+        units = self.probe_units(c.name, size, report)
         c.predicted_latency_ms = round(lc.extrapolate_cost("latency", lat_ms, ratio, prior)[0], 3)
         c.predicted_size_mb = round(lc.extrapolate_cost("size", size_mb, ratio, prior)[0], 4)
         c.probe = {"metric": round(score, 5), "items": n_probe, "valid_items": len(ns["Xp_valid"]), "epochs": None,
                    "effort_ratio": round(ratio, 3), "latency_ms": round(lat_ms, 4), "size_mb": round(size_mb, 5),
-                   "fit_cpu_s": round(fit_cpu, 3), "curve": prior["key"], "effort": effort}
-        capped = f"; probe effort {effort:g} of nominal (CPU cap)" if effort < 1 else ""
+                   "fit_cpu_s": round(fit_cpu, 3), "predict_cpu_s": round(predict_cpu, 3), "cpu_s": round(cpu_s, 3),
+                   "units": round(units, 5), "cost_s": round(lc.probe_cost_s(c.name, entry["family"], units), 4),
+                   "curve": prior["key"], "effort": effort}
+        sized = f"; probe effort {effort:g} of nominal (sized from the budget)" if effort < 1 else ""
         c.basis = (f"probe: catalogue defaults at full size fitted on {n_probe} train rows, scored on "
                    f"{len(ns['Xp_valid'])} validation rows ({metric} {score:.4f}, {fit_cpu:.2f} CPU s); "
-                   f"{lc.describe(prior)} extrapolates {ratio:.1f}x rows to {n_train}{capped}")
+                   f"{lc.describe(prior)} extrapolates {ratio:.1f}x rows to {n_train}{sized}")
         return c
 
     def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, data: pd.DataFrame,
@@ -667,11 +702,11 @@ def _row_latency_ms(pipe: Any, name: str, ns: dict[str, Any]) -> float:
 def _probe_score(pipe: Any, metric: str, X: pd.DataFrame, y: pd.Series, n_classes: int) -> float:
     """The probe's validation score, as the train cell scores a candidate: binary F1 at the validation-best
     decision threshold (tabular/train's best_threshold), every other metric on the predictions."""
-    from sklearn import metrics as skm
-
     from . import scoring
 
     if metric == "silhouette":  # a clustering without labels: how well separated its clusters are
+        from sklearn import metrics as skm
+
         pred = pipe.predict(X)
         if len(np.unique(pred)) < 2:
             return -1.0
@@ -683,5 +718,8 @@ def _probe_score(pipe: Any, metric: str, X: pd.DataFrame, y: pd.Series, n_classe
         except AttributeError:  # e.g. an SVC without probability=True exposes predict_proba but cannot use it
             out = pipe.decision_function(X)
         grid = np.unique(np.quantile(out, np.linspace(0.02, 0.98, 97)))
-        return float(max(skm.f1_score(y, (out >= t).astype(int), zero_division=0) for t in grid))
+        truth = np.asarray(y) == 1  # F1 at every threshold at once, as the train cell's best_threshold
+        pred = out[None, :] >= grid[:, None]
+        tp = (pred & truth[None, :]).sum(axis=1)
+        return float((2 * tp / np.maximum(1, pred.sum(axis=1) + truth.sum())).max())
     return scoring.score(metric, y, pipe.predict(X))

@@ -203,7 +203,7 @@ class TextTask(ModalityTask):
 
     def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
         rng = np.random.default_rng(seed)
-        for part, n in (("train", max(100, int(self.probe_train * effort))), ("valid", self.probe_valid)):
+        for part, n in (("train", max(self.probe_min_items, int(self.probe_train * effort))), ("valid", self.probe_valid)):
             T, y = ns[f"T_{part}"], ns[f"y_{part}"]
             if len(y) > n:
                 idx = np.sort(rng.choice(len(y), size=n, replace=False))

@@ -197,9 +197,15 @@ class TimeSeriesTask(ModalityTask):
                    freq=ex.get("freq"), fit_args="TRAIN_STARTS, VALID_STARTS")
         return ctx
 
+    def item_work(self, report: DataReport) -> float:
+        """A window's values (look-back + horizon, every channel) over ETTh1's 96 + 96 steps of 7 channels."""
+        ex = report.extra
+        steps = int(ex.get("input_seq_len") or 96) + int(ex.get("pred_seq_len") or 96)
+        return steps * max(1, len(ex.get("channels") or [0] * 7)) / (192 * 7)
+
     def shrink(self, ns: dict[str, Any], seed: int, effort: float = 1.0) -> None:
         rng = np.random.default_rng(seed)
-        ns["PROBE_N"], ns["PROBE_VALID_N"] = min(max(100, int(self.probe_train * effort)), len(ns["TRAIN_STARTS"])), \
+        ns["PROBE_N"], ns["PROBE_VALID_N"] = min(max(self.probe_min_items, int(self.probe_train * effort)), len(ns["TRAIN_STARTS"])), \
             min(self.probe_valid, len(ns["VALID_STARTS"]))
         ns["PROBE_TRAIN_STARTS"] = np.sort(rng.choice(ns["TRAIN_STARTS"], ns["PROBE_N"], replace=False))
         ns["PROBE_VALID_STARTS"] = np.sort(rng.choice(ns["VALID_STARTS"], ns["PROBE_VALID_N"], replace=False))
