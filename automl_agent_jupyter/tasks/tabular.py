@@ -293,7 +293,7 @@ class TabularTask(TaskModule):
             notes.append(f"large table ({len(df):,} rows, {extra['memory_mb']:,.0f} MB in memory as read, compact "
                          f"dtypes): unique values, duplicates and text columns profiled on a random sample of "
                          f"{len(sample):,} rows; missing values and classes counted on all rows; the model agent "
-                         f"probes on {PROBE_ROWS} train rows; training uses every train row")
+                         f"probes on at most {PROBE_ROWS} train rows (sized from the budget); training uses every train row")
         dups = int(sample.duplicated().sum())
         report = DataReport(path=str(Path(path).resolve()), rows=len(df), columns=df.shape[1], target=target,
                             missing_cells=int(missing.sum()),
