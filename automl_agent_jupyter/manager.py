@@ -129,7 +129,7 @@ class Manager:
         except AutoMLError as exc:
             log.stop("failed", str(exc))
         finally:
-            log.record.timings["agent_stages"] = round(time.perf_counter() - log.t0, 3)
+            log.planned()
         return log.save()
 
     def resume(self, folder: str | Path) -> RunRecord:
@@ -156,7 +156,7 @@ class Manager:
             except AutoMLError as exc:
                 log.stop("failed", str(exc))
             finally:
-                rec.timings["agent_stages"] = round(time.perf_counter() - log.t0, 3)
+                log.planned()
             return log.save()
         req = rec.requirements
         report, loaded = self.planner.data_agent.profile(req, self.settings.seed)  # the data, for revisions

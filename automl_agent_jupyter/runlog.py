@@ -23,6 +23,10 @@ from .schema import RunRecord, Segment
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (stage, "start" | "done" | "info", details)
 MIN_CELL_BUDGET_S = 5.0  # the generated cells always get at least this much, even past the budget
+# planning is charged its CPU seconds (the work: the probes' effort is sized by a cost model, not a clock), but at
+# least 1/PLANNING_WALL_CAP of its wall time, as common/torch_fit charges a network's training its effort seconds
+# with the same cap: on a busy machine the run waits longer instead of training less
+PLANNING_WALL_CAP = 4.0
 
 
 class RunLog:
@@ -52,6 +56,7 @@ class RunLog:
                                 segments=[Segment(started=now(), pid=ident["pid"], host=ident["host"],
                                                   budget_s=settings.budget_s)])
         self.t0 = time.perf_counter()
+        self.cpu0 = time.process_time()
         self.implemented_s = 0.0  # implementation time of plans already concluded (the budget counts it)
         self.impl_started: float | None = None  # when the plan being implemented started
         self._usage0, self._notes0 = copy.deepcopy(brain.usage), len(brain.notes)  # a brain shared by runs
@@ -82,6 +87,7 @@ class RunLog:
         rec.status, rec.message, rec.stage, rec.interruption = "running", f"resumed from {stage}", None, None
         log.record = rec
         log.t0 = time.perf_counter() - rec.timings.get("agent_stages", 0.0)
+        log.cpu0 = time.process_time() - rec.planning_charge.get("cpu_s", rec.timings.get("agent_stages", 0.0))
         log.implemented_s = sum(v for k, v in rec.timings.items()
                                 if k.startswith("cell:") or k in ("code_generation", "debugging"))
         log.impl_started = None
@@ -142,10 +148,25 @@ class RunLog:
         self.impl_started = now
         return now
 
+    def planned(self) -> None:
+        """Planning ended: its wall and CPU seconds and what it is charged against the budget go in the record."""
+        rec = self.record
+        rec.timings["agent_stages"] = round(time.perf_counter() - self.t0, 3)
+        rec.planning_charge = {"wall_s": rec.timings["agent_stages"], "cpu_s": round(time.process_time() - self.cpu0, 3)}
+        rec.planning_charge["charged_s"] = round(self.planning_charge_s(), 3)
+        rec.planning_charge["rule"] = (f"planning's CPU seconds, at least 1/{PLANNING_WALL_CAP:g} of its wall time and "
+                                       "at most all of it: waiting for the CPU on a busy machine is not charged")
+
+    def planning_charge_s(self) -> float:
+        """What planning costs the budget: its CPU seconds, at least 1/PLANNING_WALL_CAP of its wall time and at
+        most all of it (a record without CPU seconds: its wall time)."""
+        wall, cpu = self.record.timings.get("agent_stages", 0.0), self.record.planning_charge.get("cpu_s")
+        return wall if cpu is None else min(wall, max(cpu, wall / PLANNING_WALL_CAP))
+
     def remaining_s(self) -> float:
-        """Seconds left of the run's wall-clock budget: planning and every implementation so far count;
-        time spent waiting for a user's click does not."""
-        spent = self.record.timings.get("agent_stages", 0.0) + self.implemented_s
+        """Seconds left of the run's budget: planning (``planning_charge_s``: on a quiet machine its wall time)
+        and every implementation so far count; time spent waiting for a user's click does not."""
+        spent = self.planning_charge_s() + self.implemented_s
         if self.impl_started is not None:
             spent += time.perf_counter() - self.impl_started
         return self.settings.budget_s - spent

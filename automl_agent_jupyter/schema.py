@@ -434,6 +434,8 @@ class RunRecord(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     # the model agent's probe effort (rows / items / epochs), its predicted and measured CPU cost, and why
     probe_effort: dict[str, Any] = Field(default_factory=dict)
+    # what planning cost the budget: its wall and CPU seconds and the seconds charged (runlog.planning_charge_s)
+    planning_charge: dict[str, Any] = Field(default_factory=dict)
     llm_usage: dict[str, LLMUsage] = Field(default_factory=dict)  # per role (zeros offline)
     llm_total: LLMUsage = Field(default_factory=LLMUsage)
     decisions: list[Decision] = Field(default_factory=list)  # an LLM brain's questions, in order: who decided

@@ -363,6 +363,7 @@ def load(keys: list[str], seed: int, budget_s: float, processes: int = 2) -> boo
 def accuracy(key: str, seed: int, busy: int) -> dict[str, Any]:
     """One default run (the default budget) on ``key`` with ``busy`` busy Python loops beside it: the chosen
     plan and model, the test metric, and the CPU effort the chosen model's training had."""
+    load_before = os.getloadavg()
     stop = mp.Event()
     procs = [mp.Process(target=_busy, args=(stop,), daemon=True) for _ in range(busy)]
     for p in procs:
@@ -380,6 +381,8 @@ def accuracy(key: str, seed: int, busy: int) -> dict[str, Any]:
     out = {"dataset": key, "busy_loops": busy, "status": rec.status, "selected": rec.selected_plan,
            "model": rec.environment.get("model"), "test": rec.primary_metric,
            "planning_s": rec.timings.get("agent_stages"), "total_s": rec.timings.get("total"),
+           "planning_charge": rec.planning_charge, "probe_effort": rec.probe_effort,
+           "load_before": load_before, "load_after": os.getloadavg(),
            "realized": {c.name: c.realized for c in (tried.candidates if tried else [])}}
     print(json.dumps(out, indent=1, default=str), flush=True)
     return out

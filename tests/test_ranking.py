@@ -175,3 +175,21 @@ def test_probe_units_count_the_data_shape():
     assert task.probe_units("lightgbm", task.probe_size(1.0, many), many) > \
         task.probe_units("lightgbm", task.probe_size(1.0, small), small)
     assert task.probe_cost_s("svm_rbf", 1.0, small) == task.probe_cost_s("svm_rbf", 1.0, small)
+
+
+def test_planning_is_charged_its_work_not_the_wait(tmp_path):
+    """The budget is charged planning's CPU seconds, at least a quarter of its wall time and at most all of it:
+    on a busy machine a run waits longer rather than training less (as a network's training counts effort)."""
+    from automl_agent_jupyter.runlog import PLANNING_WALL_CAP
+
+    m = AutoMLAgent(budget_s=60).manager()
+    rec = m.plan(BANANA, data=dataset("banana_quality/banana_quality.csv"), out=tmp_path / "r")
+    charge = rec.planning_charge
+    assert charge["wall_s"] == rec.timings["agent_stages"] and charge["cpu_s"] > 0
+    assert charge["charged_s"] == pytest.approx(min(charge["wall_s"], max(charge["cpu_s"],
+                                                                          charge["wall_s"] / PLANNING_WALL_CAP)))
+    log = m.log
+    for wall, cpu, charged in ((40.0, 6.0, 10.0), (8.0, 6.0, 6.0), (5.0, 7.0, 5.0), (40.0, 20.0, 20.0)):
+        log.record.timings["agent_stages"], log.record.planning_charge["cpu_s"] = wall, cpu
+        assert log.planning_charge_s() == pytest.approx(charged)
+        assert log.remaining_s() == pytest.approx(60.0 - charged)
