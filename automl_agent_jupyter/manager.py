@@ -79,7 +79,7 @@ class Manager:
         return self.planner.peek if self.planner else None
 
     def remaining_s(self) -> float:
-        """Seconds left of the run's wall-clock budget (see RunLog.remaining_s)."""
+        """Seconds left of the run's budget (see RunLog.remaining_s: planning charged its CPU seconds)."""
         return self._log().remaining_s()
 
     @property

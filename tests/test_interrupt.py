@@ -245,8 +245,8 @@ def test_resume_reuses_the_finished_optuna_trials(tmp_path, small_banana):
     before = _complete_trials(db)
     rec = _record(out)
     assert rec["status"] == "interrupted" and rec["interruption"]["stage"] == "cell:train", rec["message"]
-    left = rec["segments"][0]["budget_s"] - sum(v for k, v in rec["timings"].items() if k.startswith("cell:")
-                                                or k in ("agent_stages", "code_generation", "debugging"))
+    left = rec["segments"][0]["budget_s"] - rec["planning_charge"]["charged_s"] - sum(  # planning: runlog's charge
+        v for k, v in rec["timings"].items() if k.startswith("cell:") or k in ("code_generation", "debugging"))
     resumed = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "resume", str(out), "--quiet"],
                              capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert resumed.returncode == 0 and "Traceback" not in resumed.stderr, resumed.stderr
