@@ -193,3 +193,36 @@ def test_planning_is_charged_its_work_not_the_wait(tmp_path):
         log.record.timings["agent_stages"], log.record.planning_charge["cpu_s"] = wall, cpu
         assert log.planning_charge_s() == pytest.approx(charged)
         assert log.remaining_s() == pytest.approx(60.0 - charged)
+
+
+@pytest.mark.parametrize("task_name,models,extra,sizes", [
+    ("image_classification", ["cnn", "pixel_mlp", "hog_svm"], {"height": 28, "width": 28, "channels": 1},
+     {"train": 8000, "valid": 1000}),
+    ("text_classification", ["text_logreg", "text_embedding_bag"], {}, {"train": 4000, "valid": 600}),
+    ("time_series_forecasting", ["dlinear", "gru_forecast"],
+     {"input_seq_len": 96, "pred_seq_len": 96, "channels": list("abcdefg")}, {"train": 8000, "valid": 2000}),
+    ("node_classification", ["gcn", "gat"], {"nodes": 2708, "features": 1433, "edges": 10556},
+     {"train": 140, "valid": 500}),
+])
+def test_every_modality_sizes_its_probes_from_the_budget(task_name, models, extra, sizes):
+    """Every task module counts its probes' work from the data's shape, so the model agent sizes the effort of
+    images, texts, series and graphs from the budget the same way: deterministic, smaller for a smaller budget."""
+    from automl_agent_jupyter.schema import DataReport, Plan
+    from automl_agent_jupyter.tasks import for_task
+
+    task = for_task(task_name)
+    report = DataReport(path="x", rows=sum(sizes.values()), columns=1, target="y", extra=extra,
+                        split={"sizes": {**sizes, "test": 100}})
+    plans = [Plan(id="P1", title="t", model_families=models)]
+    units = [[task.probe_units(m, task.probe_size(e, report), report) for e in (1.0, 0.5, 0.25, 0.125)]
+             for m in models]
+    assert all(u[0] >= u[1] >= u[2] >= u[3] > 0 for u in units) and any(u[0] > u[3] for u in units)
+
+    def effort(budget_s):
+        return ModelAgent.probe_effort(task, plans, report, {"budget_s": budget_s})
+
+    assert effort(60.0) == effort(60.0)  # nothing measured: the same inputs, the same effort
+    assert effort(10_000.0)["effort"] == 1.0 and effort(0.5)["effort"] == 0.125
+    assert effort(0.5)["predicted_cpu_s"] < effort(10_000.0)["predicted_cpu_s"]
+    small, big = task.probe_size(0.125, report), task.probe_size(1.0, report)
+    assert (small["items"], small["epochs"]) < (big["items"], big["epochs"])  # fewer items, or (graphs) epochs
