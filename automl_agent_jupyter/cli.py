@@ -21,7 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--target", help="the column to predict (default: parsed from the instruction)")
     r.add_argument("--task", choices=TASKS, help="the kind of task (default: parsed from the instruction)")
     for f in setting_fields(flagged=True):  # --plans, --top-k, --seed, --budget, --llm (config.Settings)
-        r.add_argument(f.metadata["flag"], dest=f.name, type=f.metadata["kind"], default=None,
+        kind = {"action": "store_const", "const": True} if f.metadata["kind"] is bool else {"type": f.metadata["kind"]}
+        r.add_argument(f.metadata["flag"], dest=f.name, **kind, default=None,
                        help=f.metadata["help"] + (" The key comes from OPENAI_API_KEY (environment or .env)."
                                                   if f.name == "llm" else ""))
     r.add_argument("--base-url", help="OpenAI-compatible server URL, e.g. http://localhost:11434/v1 (default: "

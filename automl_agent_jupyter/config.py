@@ -103,6 +103,9 @@ class Settings:
     cluster: str | None = _setting("cluster", None, "Ray cluster address (ray://HOST:PORT, or HOST:PORT of its "
                                    "head); the accepted plan's trials run as Ray tasks on its workers. None: in "
                                    "this process.", flag="--cluster", configurable=True, kind=str)
+    race: bool = _setting("race", False, "Race the top plans: train them side by side (on the cluster when one is "
+                          "set, else on this machine's cores) under the run's budget and keep the best on "
+                          "validation.", flag="--race", configurable=True)
     knowledge_sources: str = _setting("knowledge_sources", "local", "Where retrieval looks: local (the shipped "
                                       "knowledge base) plus any of huggingface, kaggle, arxiv.")
     # ---- the LLM brain (used only when llm names a model)

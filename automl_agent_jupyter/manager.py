@@ -275,6 +275,11 @@ class Manager:
     def _implement(self, plan_id: str | None, executor: NamespaceExecutor) -> None:
         """The cells of each plan up to its evaluate cell, the validation gate (:meth:`before_test`), then the
         kept plan's cells from its evaluate cell on: the test split is scored once, for the final model."""
+        if self.settings.race:  # the top plans side by side in workers of their own; the best on validation kept
+            from .race import race_plans
+
+            race_plans(self)
+            return
         ns = executor.namespace
         ns["AUTOML_PROGRESS"] = self.progress_hook()
         impl, i = self.start(plan_id, ns), 0

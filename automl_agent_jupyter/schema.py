@@ -422,6 +422,8 @@ class RunRecord(_Model):
     trained: list[dict[str, Any]] = Field(default_factory=list)
     # the plan kept as the final model, chosen on validation among every plan trained (see implementation.py)
     kept: dict[str, Any] | None = None
+    # --race: the plans trained side by side, their validation scores, where they ran, the winner (race.py)
+    race: dict[str, Any] | None = None
     metrics: dict[str, dict[str, float]] = Field(default_factory=dict)
     primary_metric: dict[str, Any] | None = None
     constraints: list[dict[str, Any]] = Field(default_factory=list)

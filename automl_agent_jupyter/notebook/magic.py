@@ -39,8 +39,8 @@ def _settings_traits() -> dict[str, Any]:
 def _settings_arguments(func: Any) -> Any:
     """The ``%%automl`` options of the settings that have one (config.Settings), e.g. ``--plans``."""
     for f in reversed(setting_fields(flagged=True)):
-        func = argument(f.metadata["flag"], dest=f.name, type=f.metadata["kind"], default=None,
-                        help=f.metadata["help"])(func)
+        kind = {"action": "store_const", "const": True} if f.metadata["kind"] is bool else {"type": f.metadata["kind"]}
+        func = argument(f.metadata["flag"], dest=f.name, **kind, default=None, help=f.metadata["help"])(func)
     return func
 
 

@@ -58,7 +58,7 @@ def _check_path(path: str) -> Path:
 
 def _reader() -> dict[str, Any]:
     """read_table and compact as the generated load cell defines them (one source for both)."""
-    ns: dict[str, Any] = {"pd": pd, "np": np}
+    ns: dict[str, Any] = {"pd": pd, "np": np, "os": os}
     exec(compile(templates.environment().get_template("tabular/read.py.j2").render(), "<tabular/read>", "exec"), ns)  # noqa: S102
     return ns
 
