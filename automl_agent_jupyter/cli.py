@@ -98,7 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             return
         if stage.startswith("cell:"):
             bar.close()
-        if state == "done":
+        if stage == "race":  # --race: the plans racing, then their validation scores and the winner
+            from .race import race_lines
+
+            for line in race_lines(state, info):
+                print(f"  {line}", file=sys.stderr)
+        elif state == "done":
             print(f"  [{stage}] {info.get('seconds', 0):.2f} s", file=sys.stderr)
         elif state == "info" and "repair" in info:
             print(f"  [{stage}] attempt {info['attempt']} failed ({info['error'][:100]}); repair: {info['repair']}",

@@ -28,12 +28,14 @@ from typing import Any
 
 from .execution import CellResult, NamespaceExecutor
 from .implementation import Implementation
+from .schema import CellSpec
 from .tasks.scoring import higher_is_better
 
-def lane_resources(impl: Implementation) -> dict[str, float]:
-    """What a lane's Ray actor asks the cluster for: one CPU, and one GPU when the plan trains torch models
-    (its cells were rendered with ``uses_torch``)."""
-    wants_gpu = any(c.params.get("uses_torch") for c in impl.cells)
+
+def lane_resources(cells: list[CellSpec]) -> dict[str, float]:
+    """What a lane's Ray actor asks the cluster for: one CPU, and one GPU when the plan's cells would train on
+    one where there is one (they pick ``DEVICE = "cuda"`` when ``torch.cuda.is_available()``: torch plans)."""
+    wants_gpu = any("torch.cuda.is_available()" in c.source for c in cells)
     return {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0}
 
 
@@ -108,7 +110,7 @@ class RayWorker:
         import ray
 
         self.ray = ray
-        actor = ray.remote(**lane_resources(impl))(_RayLane)
+        actor = ray.remote(**lane_resources(impl.cells))(_RayLane)
         self.actor = actor.remote()
 
     def run(self, source: str, stage: str) -> cf.Future:
@@ -278,6 +280,22 @@ def _finish_lane(manager: Any, lane: Lane, i: int) -> bool:
             return False
         i = nxt.index
     return True
+
+
+def race_lines(state: str, details: dict[str, Any]) -> list[str]:
+    """What the notebook shows of a race: the plans as it starts; each plan's model and validation score and
+    the winner when it is decided."""
+    if state == "start":
+        where = "on the Ray cluster" if details.get("where") == "ray" else "in processes on this machine"
+        return [f"Race: plans {', '.join(details.get('plans', []))} train side by side {where} under the run's "
+                "budget; the best on validation is kept and alone scored on the test split."]
+    race = details.get("race") or {}
+    metric = race.get("metric", "metric")
+    rows = [f"{r['plan']} {r.get('model') or '-'}: "
+            + (f"{r['valid'][metric]:.4f}" if r.get("valid", {}).get(metric) is not None else r["status"])
+            + (" (kept)" if r["plan"] == race.get("winner") else "") for r in race.get("plans", [])]
+    return [f"Race result, validation {metric} after {race.get('seconds', 0):.0f} s: " + "; ".join(rows)
+            + (f". Winner: {race['winner']}." if race.get("winner") else ". No plan finished training.")]
 
 
 if __name__ == "__main__":

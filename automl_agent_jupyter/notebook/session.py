@@ -267,6 +267,14 @@ class Session:
         if stage == "progress":  # from inside a running generated cell: the widget only, at once
             self.view.show_progress(details)
             return
+        if stage == "race":  # --race: the plans racing, then their validation scores and the winner
+            from ..race import race_lines
+
+            for line in race_lines(state, details):
+                self.view.note(line)
+            for row in (details.get("race") or {}).get("plans", []):
+                self.view.set_plan_state(row["plan"], "selected" if row["status"] == "winner" else "tried")
+            return
         if state in ("start", "done"):
             self.view.show_stage(stage, state, details.get("seconds"))
         rec = self.manager.record
@@ -324,7 +332,7 @@ class Session:
             self.view.set_plan_state(pid, "selected" if pid == plan_id else "locked" if state == "proposed" else state)
         self.view.say(f"Accepted plan {plan_id}")
         try:
-            if self.mode == "lab":
+            if self.mode == "lab" and not self.manager.settings.race:  # a race runs its plans in workers
                 self.manager.start(plan_id, self.shell.user_ns)
                 self._watch()
                 self._send(0)

@@ -1,0 +1,71 @@
+"""--race: the top plans trained side by side in processes of their own on this machine (no cluster), the
+best on validation kept and alone scored on the test split; the setting on every surface; the resources a
+lane's Ray actor asks for. Real data: a 2,000-row banana_quality sample, and the MNIST images for a torch plan.
+(The race on a real Ray cluster: tests/test_ray_cluster.py.)"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from shared_data import dataset
+
+from automl_agent_jupyter import AutoMLAgent
+from automl_agent_jupyter.cli import _parser
+from automl_agent_jupyter.config import Settings
+from automl_agent_jupyter.race import lane_resources
+
+
+@pytest.fixture(scope="module")
+def bananas(tmp_path_factory):
+    df = pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(2000, random_state=0)
+    path = tmp_path_factory.mktemp("race") / "bananas.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_a_race_keeps_the_best_plan_on_validation_and_tests_it_alone(bananas, tmp_path):
+    events = []
+    run = AutoMLAgent(budget_s=20, n_plans=3, top_k=2, race=True, on_event=lambda *e: events.append(e)).run(
+        "Classify banana quality as Good or Bad", data=str(bananas), out=tmp_path / "run")
+    rec = run.record
+    assert run.status == "succeeded", run.message
+    race = rec.race
+    assert race["where"] == "local processes" and len(race["plans"]) == 3 and race["lanes_at_once"] == 3
+    scores = {r["plan"]: r["valid"]["f1"] for r in race["plans"] if r["valid"]}
+    assert len(scores) >= 2  # at least two plans trained side by side
+    assert race["winner"] == max(scores, key=scores.get) == rec.selected_plan  # best on validation (all pass here)
+    # every lane was recorded as trained with its validation numbers; only the winner's test split was scored
+    assert {t["plan"]: t["test_scored"] for t in rec.trained} == {p: p == race["winner"] for p in scores}
+    assert rec.metrics["test"]["f1"] > 0.8 and rec.primary_metric["split"] == "test"
+    assert any(r["plan"] == race["winner"] and r["status"] == "winner" for r in race["plans"])
+    assert any(n.startswith("race of plans") for n in rec.notes)
+    assert [e[1] for e in events if e[0] == "race"] == ["start", "done"]  # what the widget and the CLI show
+    assert run.predict(pd.read_csv(bananas).drop(columns=["Quality"]).head(3))  # the winner's saved model
+
+
+def test_race_is_a_setting_of_every_surface(monkeypatch):
+    assert Settings().race is False
+    assert _parser().parse_args(["run", "x", "--race"]).race is True
+    assert _parser().parse_args(["run", "x"]).race is None  # not given: the setting's default
+    monkeypatch.setenv("AUTOML_AGENT_RACE", "1")
+    assert Settings().race is True
+    from IPython.core.magic_arguments import parse_argstring
+
+    from automl_agent_jupyter.notebook.magic import AutoMLMagics
+
+    assert parse_argstring(AutoMLMagics.automl, "--race --budget 5").race is True
+    assert "race" in AutoMLMagics.class_trait_names(config=True)
+
+
+def test_a_lane_asks_for_a_gpu_only_for_a_torch_plan(bananas, tmp_path):
+    pytest.importorskip("torch")
+    for data, instruction in ((dataset("mnist_test_images/mnist_test_10k.npz"), "Classify the handwritten digits"),
+                              (str(bananas), "Classify banana quality as Good or Bad")):
+        run = AutoMLAgent(probe=False, budget_s=60).run(instruction, data=data, out=tmp_path / data[-8:], auto=False)
+        m = run.manager
+        wants = {}
+        for plan in m.planning.plans:
+            cells = m.operation_agent.write(plan, m.planning.requirements, m.planning.report, m.log.cell_settings())
+            torch_plan = "import torch" in cells[0].source  # the setup cell: seeds and the device
+            wants[plan.id] = torch_plan
+            assert lane_resources(cells) == {"num_cpus": 1, "num_gpus": 1 if torch_plan else 0}
+        assert any(wants.values()) if data.endswith(".npz") else not any(wants.values()), wants
