@@ -1,0 +1,97 @@
+"""A race of 3 plans on a 2-worker local Ray cluster, against the same 3 plans one after another.
+
+    .venv/bin/python -m benchmarks.race --budget 30
+
+Starts a real local cluster (benchmarks/ray_local.py: a head with no CPUs and 2 workers of 2 logical CPUs
+each, on 127.0.0.1), plans the banana_quality task twice (the offline brain and the same seed give the same 3
+plans; checked), then runs race.race_plans once with every lane at once and once with one lane at a time
+(slots=1). Each lane is given the same training budget in both (``--budget`` seconds for its cells, set
+by taking planning's time out of the run's budget: both runs render identical cells), so the sequential
+run is the same work done one plan after another. Reports both wall times (training the lanes, and the
+winner's evaluate/measure/save), each plan's chosen model and validation score, the winner, and the load
+average. Writes benchmarks/results/race/race.{json,md}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "race"
+DATA = ROOT.parent / "shared" / "datasets" / "banana_quality" / "banana_quality.csv"
+INSTRUCTION = "Classify banana quality as Good or Bad"
+
+
+def one(mode: str, address: str | None, budget: float, work: Path) -> dict:
+    from automl_agent_jupyter.config import Settings
+    from automl_agent_jupyter.manager import Manager
+    from automl_agent_jupyter.race import race_plans
+
+    m = Manager(Settings(n_plans=3, top_k=3, seed=0, budget_s=budget, race=True, cluster=address))
+    m.plan(INSTRUCTION, data=str(DATA), out=work / mode)
+    planning_s = m.log.record.timings["agent_stages"]
+    m.log.record.timings["agent_stages"] = 0.0  # every lane gets the whole --budget for its cells, in both modes
+    load = os.getloadavg()
+    t = time.perf_counter()
+    winner = race_plans(m, slots=None if mode == "race" else 1)
+    wall = time.perf_counter() - t
+    m.log.record.timings["agent_stages"] = planning_s
+    rec = m.save()
+    return {"mode": mode, "wall_s": round(wall, 1), "lanes_s": rec.race["seconds"], "planning_s": round(planning_s, 1),
+            "winner": rec.race["winner"], "test_f1": (rec.metrics.get("test") or {}).get("f1"),
+            "plans": {r["plan"]: {"model": r["model"], "valid_f1": r["valid"].get("f1"), "node": r.get("node")}
+                      for r in rec.race["plans"]},
+            "candidates": {p.id: [c.name for c in p.candidates] for p in m.planning.plans},
+            "status": rec.status, "load_before": [round(x, 1) for x in load],
+            "load_after": [round(x, 1) for x in os.getloadavg()], "winner_kept": winner is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=float, default=30.0, help="seconds of training budget per lane")
+    ap.add_argument("--local", action="store_true", help="no cluster: the lanes as processes on this machine")
+    args = ap.parse_args(argv)
+    from benchmarks.ray_local import local_cluster
+
+    work = ROOT / "benchmarks" / "work" / "race" / time.strftime("%Y%m%d-%H%M%S")
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.local:
+        runs = [one(mode, None, args.budget, work) for mode in ("race", "sequential")]
+    else:
+        with local_cluster(workers=2, cpus_per_worker=2) as cluster:
+            runs = [one(mode, cluster["address"], args.budget, work) for mode in ("race", "sequential")]
+    race, seq = runs
+    where = "local processes (no cluster)" if args.local else "a 2-worker local Ray cluster"
+    result = {"where": where, "budget_per_lane_s": args.budget, "cpus": os.cpu_count(), "runs": runs,
+              "ratio": round(race["wall_s"] / seq["wall_s"], 3),
+              "same_plans": race["candidates"] == seq["candidates"],
+              "same_models": {p: v["model"] for p, v in race["plans"].items()}
+              == {p: v["model"] for p, v in seq["plans"].items()},
+              "same_winner": race["winner"] == seq["winner"]}
+    name = "race_local" if args.local else "race"
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=1))
+    lines = [f"# A race of 3 plans on {where}", "",
+             f"`python -m benchmarks.race --budget {args.budget:g}{' --local' if args.local else ''}`: banana_quality "
+             f"(8,000 rows), offline brain, seed 0, on one {os.cpu_count()}-core machine shared with other work; "
+             + ("each lane (plan) a process of its own" if args.local else "a local cluster of a head (0 CPUs) and 2 "
+                "workers of 2 logical CPUs each; each lane (plan) a Ray actor of 1 CPU")
+             + f", with the same {args.budget:g} s training budget in both modes.", "",
+             "| mode | wall s (lanes + winner's evaluate/save) | lanes s | plan: model, valid F1 | winner | test F1 | "
+             "load (1/5/15 min) before |", "|---|---|---|---|---|---|---|"]
+    for r in runs:
+        plans = "; ".join(f"{p}: {v['model']} {v['valid_f1']}" for p, v in r["plans"].items())
+        lines.append(f"| {r['mode']} | {r['wall_s']} | {r['lanes_s']} | {plans} | {r['winner']} | {r['test_f1']} | "
+                     f"{' / '.join(map(str, r['load_before']))} |")
+    lines += ["", f"Race / sequential wall time: **{result['ratio']}** (target at most 0.6). Same plans: "
+              f"{result['same_plans']}; same model chosen per plan: {result['same_models']}; same winner: "
+              f"{result['same_winner']}."]
+    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
