@@ -2,11 +2,12 @@
 and N workers, each started with `ray start` as separate processes; stopped (by process group) on exit.
 
 Used by tests/test_ray_cluster.py and benchmarks/race.py. On a busy machine a node misses Ray's own
-start-up limits: a worker's raylet gives up when its dashboard agent has not started within
-``agent_register_timeout_ms`` (15 s by default; RAY_agent_register_timeout_ms raises it here), and the
-dashboard that serves the state API within RAY_DASHBOARD_STARTUP_TIMEOUT_S (raised too). A node that still
-gave up (`ray start` waits a fixed 30 s for its raylet) is started again on fresh ports, up to ``attempts``
-times, before the cluster is reported as not started (ClusterDidNotStart, with Ray's last log line).
+start-up limits: a worker's raylet gives up when its dashboard agent (a Python process) has not written its
+port within about 15 s, and `ray start` when its raylet has not registered within 30 s; neither is a setting
+in this Ray (RAY_agent_register_timeout_ms and RAY_raylet_start_wait_time_s were tried and do not move them).
+The dashboard that serves the state API gets a longer limit (RAY_DASHBOARD_STARTUP_TIMEOUT_S). A node that
+gave up is started again on fresh ports, up to ``attempts`` times, before the cluster is reported as not
+started (ClusterDidNotStart, with Ray's last log line).
 """
 from __future__ import annotations
 
@@ -23,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 RAY = str(Path(sys.executable).with_name("ray"))
-ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DASHBOARD_STARTUP_TIMEOUT_S": "180",  # the dashboard (state API) may start slowly
-       "RAY_agent_register_timeout_ms": "120000"}  # a raylet waits this long for its agents (default 15 s)
+ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_DASHBOARD_STARTUP_TIMEOUT_S": "180"}  # the dashboard (state API): 60 s
 
 
 class ClusterDidNotStart(RuntimeError):
