@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from .execution import CellResult, NamespaceExecutor
-from .implementation import Implementation
+from .implementation import Implementation, keep_best
 from .schema import CellSpec
 from .tasks.scoring import higher_is_better
 
@@ -172,8 +172,7 @@ def race_plans(manager: Any, slots: int | None = None) -> Implementation | None:
             lane = Lane(log, planning, plan, manager.operation_agent)
             lanes.append(lane)
         manager.on_event("race", "start", {"plans": [p.id for p in plans], "where": "ray" if on_ray else "local"})
-        gate = {id(ln): next((i for i, c in enumerate(ln.cells) if c.stage == "evaluate"), len(ln.cells))
-                for ln in lanes}
+        gate = {id(ln): ln.gate for ln in lanes}
         state: dict[int, dict[str, Any]] = {id(ln): {"plan": ln.plan.id, "status": "waiting"} for ln in lanes}
         waiting, running = list(lanes), {}  # future -> (lane, cell index)
 
@@ -228,18 +227,18 @@ def _decide(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]], s
     log, metric = manager._log(), manager._planned().metric
     rec = log.record
     trained = [ln for ln in lanes if state[id(ln)]["status"] == "trained"]
-    verdicts = {id(ln): ln.judge_on_validation(state[id(ln)]["results"]) for ln in trained}
-    ranked = sorted(trained, key=lambda ln: (verdicts[id(ln)] is not None and verdicts[id(ln)].passed,
-                                             verdicts[id(ln)].score if verdicts[id(ln)] else float("-inf")),
-                    reverse=True)
-    winner = ranked[0] if ranked else None
+    for ln in trained:
+        ln.judge(state[id(ln)]["results"])
+    # the selection every run makes between the plans it trained (implementation.keep_best: meeting every
+    # requirement on validation first, then fewer missed ones, then the better validation score)
+    winner = keep_best(trained[0], trained[1:]) if trained else None
     rows = []
     for ln in lanes:
         s = state[id(ln)]
         valid = ((s.get("results") or {}).get("metrics") or {}).get("valid") or {}
         rows.append({"plan": ln.plan.id, "title": ln.plan.title, "model": (s.get("results") or {}).get("model"),
                      "valid": {metric: valid.get(metric)} if valid else {},
-                     "passed_on_validation": bool(verdicts.get(id(ln)) and verdicts[id(ln)].passed),
+                     "passed_on_validation": bool(ln.valid_verdict and ln.valid_verdict.passed),
                      "status": "winner" if ln is winner else s["status"], "trained_s": s.get("seconds"),
                      "worker": s.get("worker"), **({"node": s["node"]} if "node" in s else {}),
                      **({"error": s["error"]} if "error" in s else {})})
@@ -260,8 +259,8 @@ def _decide(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]], s
     log.save()
     if winner is None:
         return None
-    winner.plan.state = "selected"
-    rec.selected_plan = winner.plan.id
+    winner.restore({})  # selected again, and its deployment files in the run folder (each lane wrote its own)
+    winner.gated = True
     manager.impl = winner
     ok = _finish_lane(manager, winner, state[id(winner)]["next"])
     winner.conclude(winner.worker.get("RESULTS") if ok else None)

@@ -21,13 +21,25 @@ def test_gzip_csv_and_parquet_read_compact_and_train(tmp_path):
     gz, pq = tmp_path / "crabs.csv.gz", tmp_path / "crabs.parquet"
     df.to_csv(gz, index=False)
     df.to_parquet(pq, index=False)
-    for path in (gz, pq):
+    for path in (gz, pq):  # a small table keeps its float64 numbers; repeated text becomes categories
         got, _, _ = tabular.read_table(str(path))
         assert got.shape == df.shape
-        assert got["Length"].dtype == np.float32 and isinstance(got["Sex"].dtype, pd.CategoricalDtype)
-        assert got["Age"].dtype.itemsize < 8  # integers downcast exactly
+        assert got["Length"].dtype == np.float64 and isinstance(got["Sex"].dtype, pd.CategoricalDtype)
         assert (got["Age"].to_numpy() == df["Age"].to_numpy()).all()
-        assert got.memory_usage(deep=True).sum() < 0.6 * df.memory_usage(deep=True).sum()
+    big = pd.concat([df] * (tabular_rows() // len(df) + 1), ignore_index=True)  # over 200,000 rows: compact
+    big.to_parquet(tmp_path / "big.parquet", index=False)
+    got, _, _ = tabular.read_table(str(tmp_path / "big.parquet"))
+    assert got["Length"].dtype == np.float32 and got["Age"].dtype.itemsize < 8  # integers downcast exactly
+    assert (got["Age"].to_numpy() == big["Age"].to_numpy()).all()
+    assert got.memory_usage(deep=True).sum() < 0.6 * big.memory_usage(deep=True).sum()
+    # a large CSV is parsed straight into float32 and categories: the same table as pandas' reader, compacted
+    reader = tabular._reader()
+    fast = reader["compact"](reader["read_csv_compact"](str(gz), {}, keep=["Age"]), keep=["Age"])
+    slow = pd.read_csv(gz, engine="pyarrow")
+    floats = [c for c in slow.columns if slow[c].dtype == np.float64]
+    assert (fast[floats].dtypes == np.float32).all() and (fast[floats] == slow[floats].astype(np.float32)).all().all()
+    assert list(fast["Sex"].cat.categories) == sorted(slow["Sex"].unique())
+    assert (fast["Sex"].astype(str) == slow["Sex"]).all() and (fast["Age"] == slow["Age"]).all()
     run = AutoMLAgent(budget_s=4, n_plans=1, top_k=1).run("Predict the crab Age (regression)", data=str(gz),
                                                           out=tmp_path / "run")
     assert run.record.status == "succeeded", run.record.message
@@ -37,6 +49,11 @@ def test_gzip_csv_and_parquet_read_compact_and_train(tmp_path):
     run = AutoMLAgent(budget_s=4, n_plans=1, top_k=1).run("Predict the crab Age (regression)", data=str(pq),
                                                           out=tmp_path / "run_pq")
     assert run.record.status == "succeeded", run.record.message
+
+
+def tabular_rows() -> int:
+    """Rows over which a table is read compact (the load cell's LARGE_ROWS)."""
+    return tabular._reader()["LARGE_ROWS"]
 
 
 def test_a_large_table_is_profiled_on_a_sample_and_says_so(tmp_path):
