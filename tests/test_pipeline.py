@@ -199,7 +199,7 @@ def test_smoker_clustering_never_fits_on_the_label(tmp_path):
     assert 0.5 < rec.metrics["test"]["rand_index"] <= 1.0
     assert "adjusted_rand_index" in rec.metrics["test"]
     script = (run.folder / "pipeline.py").read_text()
-    assert "X = df.drop(columns=[TARGET])" in script
+    assert "TARGET_VALUES = df.pop(TARGET)" in script and "X = df\n" in script  # the label is not a feature
     assert "'smoking'" not in script.split("NUM_COLS = ")[1].split("\n\n")[0]
 
 
