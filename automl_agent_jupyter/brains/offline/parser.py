@@ -339,6 +339,18 @@ def _quantity_tokens(r: Reading) -> set[int]:
     return r.quantity_tokens
 
 
+def _metric_tokens(r: Reading) -> set[int]:
+    """Tokens of a metric's name and the word 'error' / 'loss' / 'score' beside it ('error MAE not more than 300'):
+    never a column mention ('Errors')."""
+    t = r.text
+    out = {k for _, i, j in _metric_mentions(r) for k in range(i, abs(j))}
+    for k in list(out):
+        for n in (k - 1, k + 1):
+            if 0 <= n < len(t) and t.tokens[n].forms & {"error", "loss", "score", "metric"}:
+                out.add(n)
+    return out
+
+
 def t_is_counted(r: Reading, q: Quantity) -> bool:
     """A duration with a number said ('a year', '12 hours'), not a bare unit word ('the next day' stays)."""
     return q.end - q.start >= 2
@@ -347,7 +359,7 @@ def t_is_counted(r: Reading, q: Quantity) -> bool:
 def _name_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
     """How well the instruction names ``col``: (score, token spans, evidence)."""
     best = _name_match_all(r, col)
-    blocked = _quantity_tokens(r)
+    blocked = _quantity_tokens(r) | _metric_tokens(r)
     if best[0] and best[1] and all(set(range(a, b)) <= blocked for a, b in best[1]):
         return 0.0, [], ""
     return best
@@ -433,12 +445,14 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
         kwords = [k for k in key.split() if k not in STOP]
         if len(kwords) < 2 or not all(forms(k) & name_forms for k in kwords):
             continue
+        rest = [w for w in core if not forms(w) & set().union(*(forms(k) for k in kwords)) and len(w) > 2]
+        more = [s for w in rest for alt in _word_alternatives(w) for s in t.find(alt)[:1]]  # 'on the highway'
         for p in phrases:
             spans = t.find(p)
             if spans:
-                score = 3.0 + 0.5 * len(kwords)
+                score = 3.0 + 0.5 * len(kwords) + 0.75 * len(more)
                 if score > best[0]:
-                    best = (score, spans, f"{_quote(t, *spans[0])} means {col!r}")
+                    best = (score, spans + more, f"{_quote(t, *spans[0])} means {col!r}")
     return best
 
 
@@ -1119,6 +1133,8 @@ def _calendar_steps(q: Quantity, freq: float) -> float | None:
         per = {_QUARTER: 1, _YEAR: 4}
     elif 365 * _DAY <= freq <= 366 * _DAY:
         per = {_YEAR: 1}
+    if per is not None and _YEAR in per:  # a decade, a century: whole years
+        per.update({10 * _YEAR: 10 * per[_YEAR], 100 * _YEAR: 100 * per[_YEAR]})
     if per is None:
         return q.value / freq
     return q.number * per[q.unit_scale] if q.unit_scale in per else None
@@ -1214,8 +1230,17 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
         a, b = int(m.group(1)), int(m.group(2))
         return {"train": a / 100, "test": b / 100}, None, _src({"train": a / 100, "test": b / 100}, 0.9,
                                                                  repr(m.group(0)))
-    m = re.search(r"(\d{1,2})\s*(?:%|percent)\s*(?:of (?:the )?(?:data|rows)\s*)?(?:for|as)\s*(?:the\s+)?"
-                  r"(test|validation|hold[\s-]?out)", low)
+    parts = {("valid" if g.group(2).startswith("valid") else "test"): g for g in re.finditer(
+        r"(\d{1,2})\s*(?:%|percent)\s*(?:of (?:the )?(?:data|rows)\s*)?(?:for|as)\s*(?:the\s+)?"
+        r"(test|validation|valid|hold[\s-]?out)", low)}
+    if "valid" in parts:  # '10% of rows for validation and 10% for test'
+        out = {k: int(g.group(1)) / 100 for k, g in parts.items()}
+        for g in parts.values():
+            _use_chars(r, g.start(), g.end())
+        if "test" in out:
+            out = {"train": round(1 - out["valid"] - out["test"], 6), **out}
+        return out, None, _src(out, 0.9, "; ".join(repr(g.group(0)) for g in parts.values()))
+    m = parts.get("test")
     m = m or re.search(r"\b(?:test|testing|hold[\s-]?out)\s+(?:on|with|using|of)?\s*(?:the\s+)?(\d{1,2})\s*(?:%|percent)",
                        low)  # 'test with 20 percent of data', 'hold out 30%'
     if m is None:  # 'keep 25% of the 32 cars aside for testing', 'reserve 15 percent for evaluation'
@@ -1277,6 +1302,15 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
                                    for a, _ in t.find(p)):
             scores[tasks[0]] += 1.5
             why.append(f"{e['key']} is a {tasks[0].split('_', 1)[-1]} model")
+    for k, tok in enumerate(t.tokens):  # 'segment the diamonds into a handful of groups'
+        if tok.lower == "into" and not scores["tabular_clustering"] >= 3:
+            a, b = t.clause_of(k)
+            verb = any(t.tokens[x].forms & {"segment", "group", "divide", "partition", "bucket", "split", "cluster"}
+                       for x in range(a, k))
+            noun = any(t.tokens[x].forms & {"group", "cluster", "segment", "cohort", "bucket"} for x in range(k + 1, b))
+            if verb and noun:
+                scores["tabular_clustering"] += 2.0
+                why.append(f"{_quote(t, a, b)}: clustering")
     fams = {METRIC_FAMILY.get(m.name) for m in metrics}
     for f in fams:
         if f:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ...knowledge.language import language
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|\.\d+|[a-zA-Zµ_][a-zA-Z0-9_²^]*|>=|<=|≥|≤|[<>=+%/:()?!.;,&'~-]|\S")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+\b|\d+(?:[.,]\d+)?|\.\d+|[a-zA-Zµ_][a-zA-Z0-9_²^]*|>=|<=|≥|≤|[<>=+%/:()?!.;,&'~-]|\S")
 # look-alike characters read as their plain form, one character for one so token offsets stay those of the raw
 # text: the micro sign and Greek mu, angle quotes and full-width signs used as comparators, typographic quotes
 _PLAIN = str.maketrans({"μ": "µ", "‹": "<", "›": ">", "＜": "<", "＞": ">", "≦": "≤", "≧": "≥", "’": "'", "‘": "'",
@@ -75,7 +75,7 @@ class Token:
 
     @property
     def is_number(self) -> bool:
-        return bool(re.fullmatch(r"\d+(?:[.,]\d+)?|\.\d+", self.text))
+        return bool(re.fullmatch(r"\d+(?:\.\d+)?[eE][+-]?\d+|\d+(?:[.,]\d+)?|\.\d+", self.text))
 
     @property
     def number(self) -> float:
