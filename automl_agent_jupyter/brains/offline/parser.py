@@ -239,11 +239,29 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
         return ("it counts rows already in the data, not a model that predicts; pandas does that in one line "
                 "(value_counts or groupby)")
     stat = said(nl["statistics"])
+    if stat and r.columns and stat.split()[-1] in ("mean", "median", "average"):
+        # 'the median home value' is medv's name, not a statistic asked for
+        named = {k for c in r.columns if len(core_words(c)) > 1 for sc, sp, _ in [_name_match(r, c)] if sc >= 3
+                 for a, b in sp for k in range(a, b)}
+        stat = next((p for p in nl["statistics"] for a, b in t.find(p)
+                     if not set(range(a, b)) & (metric_words | named)), None)
+    future = any(t.has(w) for w in ("will", "would", "going to", "likely", "next", "new", "future", "unseen",
+                                    "tomorrow", "expect"))
+    metric_clauses = {t.clause_of(i) for _, i, _j in _metric_mentions(r)}
+    strong = next((p for p in nl["strong_statistics"] for a, b in t.find(p)
+                   if not set(range(a, b)) & metric_words and t.clause_of(a) not in metric_clauses), None)
+    if has_data and not predictive and not future and strong:
+        return (f"it asks for a statistic of the data ({strong!r}), not a model that predicts; pandas or scipy does "
+                "that in a line or two")
+    if has_data and not predictive and not future and _filter_question(r):
+        return ("it filters the rows by a condition on a column, not a model that predicts; pandas does that in one "
+                "line (df[df[col] > value])")
     if has_data and not predictive and not _task_cued(t) and stat:
         return (f"it asks for a statistic of the data ({stat!r}: a test, a correlation, a figure per group or an "
                 "ordering), not a model that predicts; pandas or scipy does that in a line or two")
     if has_data and said(nl["descriptive"]) and not predictive and not _task_cued(t):
-        return ("it asks for a description of the data (a statistic or a plot), not a model that predicts; "
+        return ("it asks for a description or a change of the data (a statistic, a plot, a cleaning step), not a model "
+                "that predicts; "
                 "pandas does that in one line")
     sup = _superlative(t)
     if has_data and sup and not _predictive(t, col_words) and not _metric_mentions(r):
@@ -252,6 +270,25 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     if not has_data and not ml:
         return "it is not a machine-learning request (I build and verify models from a data file)"
     return None
+
+
+def _filter_question(r: Reading) -> bool:
+    """'Which towns have a crime rate above 10?': a column compared with a number in a which/list/show request."""
+    t = r.text
+    if not t.tokens or t.tokens[0].lower not in ("which", "list", "show", "find", "what", "give", "get", "select"):
+        return False
+    comps = L()["comparators"]["hi"] + L()["comparators"]["lo"]
+    metric_words = {k for _, i, j in _metric_mentions(r) for k in range(i, abs(j))}
+    for c in r.columns:
+        score, spans, _ = _name_match(r, c)
+        if score < 3:
+            continue
+        for _a, b in spans:
+            after = t.span_text(b, min(len(t), b + 4)).lower()
+            if any(after.startswith(x + " ") or after.startswith(x) and x in "<>≤≥=" for x in comps) and \
+                    any(tok.is_number for tok in t.tokens[b:b + 4]) and b not in metric_words:
+                return True
+    return False
 
 
 def _count_question(t: Text) -> bool:
@@ -1327,7 +1364,8 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
         values = (r.peek.get("values") or {}).get(target)
         nun = (r.peek.get("nunique") or {}).get(target)
         numeric = target in (r.peek.get("numeric") or [])
-        if not numeric or (values is not None and nun is not None and nun <= 10):
+        counted = numeric and any(t.has(w) for w in ("number of", "how many", "how much", "count of", "amount of"))
+        if (not numeric or (values is not None and nun is not None and nun <= 10)) and not counted:
             scores["tabular_classification"] += 1.5
             why.append(f"{target!r} holds {nun} distinct values")
         elif nun is not None and nun > 20:
