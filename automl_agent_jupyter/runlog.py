@@ -23,10 +23,6 @@ from .schema import RunRecord, Segment
 
 Event = Callable[[str, str, dict[str, Any]], None]  # (stage, "start" | "done" | "info", details)
 MIN_CELL_BUDGET_S = 5.0  # the generated cells always get at least this much, even past the budget
-# planning is charged its CPU seconds (the work: the probes' effort is sized by a cost model, not a clock), but at
-# least 1/PLANNING_WALL_CAP of its wall time, as common/torch_fit charges a network's training its effort seconds
-# with the same cap: on a busy machine the run waits longer instead of training less
-PLANNING_WALL_CAP = 4.0
 
 
 class RunLog:
@@ -154,18 +150,16 @@ class RunLog:
         rec.timings["agent_stages"] = round(time.perf_counter() - self.t0, 3)
         rec.planning_charge = {"wall_s": rec.timings["agent_stages"], "cpu_s": round(time.process_time() - self.cpu0, 3)}
         rec.planning_charge["charged_s"] = round(self.planning_charge_s(), 3)
-        rec.planning_charge["rule"] = (f"planning's CPU seconds, at least 1/{PLANNING_WALL_CAP:g} of its wall time and "
-                                       "at most all of it: waiting for the CPU on a busy machine is not charged")
+        rec.planning_charge["rule"] = ("planning's wall-clock seconds: the budget is wall-clock seconds for the whole run "
+                                       "(as AutoGluon's time_limit and FLAML's time_budget), on a busy machine too")
 
     def planning_charge_s(self) -> float:
-        """What planning costs the budget: its CPU seconds, at least 1/PLANNING_WALL_CAP of its wall time and at
-        most all of it (a record without CPU seconds: its wall time)."""
-        wall, cpu = self.record.timings.get("agent_stages", 0.0), self.record.planning_charge.get("cpu_s")
-        return wall if cpu is None else min(wall, max(cpu, wall / PLANNING_WALL_CAP))
+        """What planning costs the budget: its wall-clock seconds (its CPU seconds are recorded beside, not charged)."""
+        return self.record.timings.get("agent_stages", 0.0)
 
     def remaining_s(self) -> float:
-        """Seconds left of the run's budget: planning (``planning_charge_s``: on a quiet machine its wall time)
-        and every implementation so far count; time spent waiting for a user's click does not."""
+        """Seconds left of the run's budget: planning's wall time and every implementation so far count; time
+        spent waiting for a user's click does not."""
         spent = self.planning_charge_s() + self.implemented_s
         if self.impl_started is not None:
             spent += time.perf_counter() - self.impl_started

@@ -177,22 +177,19 @@ def test_probe_units_count_the_data_shape():
     assert task.probe_cost_s("svm_rbf", 1.0, small) == task.probe_cost_s("svm_rbf", 1.0, small)
 
 
-def test_planning_is_charged_its_work_not_the_wait(tmp_path):
-    """The budget is charged planning's CPU seconds, at least a quarter of its wall time and at most all of it:
-    on a busy machine a run waits longer rather than training less (as a network's training counts effort)."""
-    from automl_agent_jupyter.runlog import PLANNING_WALL_CAP
-
+def test_planning_is_charged_its_wall_time(tmp_path):
+    """The budget is wall-clock seconds for the whole run: planning is charged its wall time (its CPU seconds are
+    recorded beside it), so on a busy machine the run trains less rather than ending late."""
     m = AutoMLAgent(budget_s=60).manager()
     rec = m.plan(BANANA, data=dataset("banana_quality/banana_quality.csv"), out=tmp_path / "r")
     charge = rec.planning_charge
     assert charge["wall_s"] == rec.timings["agent_stages"] and charge["cpu_s"] > 0
-    assert charge["charged_s"] == pytest.approx(min(charge["wall_s"], max(charge["cpu_s"],
-                                                                          charge["wall_s"] / PLANNING_WALL_CAP)))
+    assert charge["charged_s"] == pytest.approx(charge["wall_s"], abs=1e-3)
     log = m.log
-    for wall, cpu, charged in ((40.0, 6.0, 10.0), (8.0, 6.0, 6.0), (5.0, 7.0, 5.0), (40.0, 20.0, 20.0)):
+    for wall, cpu in ((40.0, 6.0), (8.0, 6.0), (5.0, 7.0)):
         log.record.timings["agent_stages"], log.record.planning_charge["cpu_s"] = wall, cpu
-        assert log.planning_charge_s() == pytest.approx(charged)
-        assert log.remaining_s() == pytest.approx(60.0 - charged)
+        assert log.planning_charge_s() == pytest.approx(wall)
+        assert log.remaining_s() == pytest.approx(60.0 - wall)
 
 
 @pytest.mark.parametrize("task_name,models,extra,sizes", [

@@ -295,6 +295,7 @@ class ModalityTask(TaskModule):
                 for stage in ("setup", "load_split"):
                     src = templates.render(self.template(stage), **{**ctx, "uses_torch": importable("torch")})
                     exec(compile(src, f"<probe {stage}>", "exec"), base)  # noqa: S102 - our own template
+                base["DEADLINE"] = float("inf")  # probes stop on their effort, not on a run's wall clock
                 self.shrink(base, seed, effort)
                 self._base_ns = base
             ns = dict(self._base_ns)
