@@ -22,7 +22,7 @@ from ..errors import DataError
 from ..schema import DataReport, Requirements
 from .modality import ModalityTask
 
-DATE_NAMES = ("date", "datetime", "time", "timestamp", "ds", "period", "month", "day", "year")
+DATE_NAMES = ("date", "datetime", "time", "timestamp", "ds", "period", "month", "day")
 
 
 def to_dates(s: pd.Series) -> pd.Series:
