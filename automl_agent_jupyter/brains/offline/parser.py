@@ -917,6 +917,14 @@ def _metrics(r: Reading) -> tuple[list[PerformanceMetric], FieldSource | None]:
         complement = j < 0  # 'an error rate below 10%' -> an accuracy of at least 0.9
         j = abs(j)
         value, shown = _threshold_near(r, i, j, name)
+        if value is None and name in ("mae", "rmse", "mse", "rmsle") and not complement:
+            # 'off by about a year and a half': an error bound written as a duration, in the unit it names
+            q = next((q for q in durations(r) if 0 <= q.start - j <= 3 and q.end - q.start >= 2 and
+                      all(tok.lower in _BOUND_WORDS | {"about", "roughly", "approximately", "around"}
+                          for tok in r.text.tokens[j:q.start]) and not set(range(q.start, q.end)) & r.used), None)
+            if q is not None:
+                value, shown = round(q.number, 6), r.text.span_text(q.start, q.end)
+                r.used.update(range(q.start, q.end))
         if complement and value is not None and 0 < value < 1:
             value, shown = round(1 - value, 6), f"1 - {shown}"
         out.append(PerformanceMetric(name=name, value=value))
