@@ -62,9 +62,10 @@ def _stop(proc: subprocess.Popen | None) -> None:
 
 
 @contextlib.contextmanager
-def local_cluster(workers: int = 1, cpus_per_worker: int = 2, attempts: int = 3,
-                  wait_s: float = 150) -> Iterator[dict[str, Any]]:
-    """Yields {"address": head's HOST:PORT, "api": the dashboard URL (Ray's state API), "worker_nodes": ids}."""
+def local_cluster(workers: int = 1, cpus_per_worker: int = 2, attempts: int = 3, wait_s: float = 150,
+                  dashboard: bool = True) -> Iterator[dict[str, Any]]:
+    """Yields {"address": head's HOST:PORT, "api": the dashboard URL (Ray's state API), "worker_nodes": ids}.
+    ``dashboard=False``: no dashboard (nor state API; "api" and "worker_nodes" are None), a lighter start."""
     from ray.util.state import list_nodes
 
     tmp = Path(tempfile.mkdtemp(prefix="rayt", dir="/tmp"))  # Ray's socket paths must stay short
@@ -91,6 +92,7 @@ def local_cluster(workers: int = 1, cpus_per_worker: int = 2, attempts: int = 3,
         for attempt in range(attempts):  # the head: up when `ray start` says so
             gcs, dash, agent, grpc, metrics, renv, client = free_ports(7)
             head, log = start(["--head", f"--port={gcs}", "--num-cpus=0", f"--dashboard-port={dash}",
+                               f"--include-dashboard={str(dashboard).lower()}",
                                f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={grpc}",
                                f"--metrics-export-port={metrics}", f"--runtime-env-agent-port={renv}",
                                f"--ray-client-server-port={client}"], f"head{attempt}")
@@ -114,16 +116,20 @@ def local_cluster(workers: int = 1, cpus_per_worker: int = 2, attempts: int = 3,
                                      f"--metrics-export-port={metrics}", f"--runtime-env-agent-port={renv}"],
                                     f"worker{w}-{attempt}")
                 deadline = time.time() + wait_s
-                while len(alive(api)) < 2 + w and worker.poll() is None and time.time() < deadline:
+
+                def up(log: Path = log, nodes: int = 2 + w) -> bool:  # `ray start` says so; with a dashboard,
+                    return "Ray runtime started" in log.read_text(errors="replace") and (  # the state API too
+                        not dashboard or len(alive(api)) >= nodes)
+                while not up() and worker.poll() is None and time.time() < deadline:
                     time.sleep(1)
-                if len(alive(api)) >= 2 + w:
+                if up():
                     break
                 _stop(worker)
             else:
                 raise ClusterDidNotStart(f"Ray worker {w + 1} did not join in {attempts} attempts (load "
                                          f"{os.getloadavg()[0]:.0f} on {os.cpu_count()} CPUs): {_last_line(log)}")
-        yield {"address": f"127.0.0.1:{gcs}", "api": api,
-               "worker_nodes": [n.node_id for n in alive(api) if not n.is_head_node]}
+        yield {"address": f"127.0.0.1:{gcs}", "api": api if dashboard else None,
+               "worker_nodes": [n.node_id for n in alive(api) if not n.is_head_node] if dashboard else None}
     finally:
         import ray
 
