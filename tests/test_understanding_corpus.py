@@ -10,8 +10,9 @@ BARS = {"tuning": 0.97, "heldout": 0.93, "heldout2": 0.93, "heldout3": 0.93}
 PARTS = list(BARS)
 # Parts written blind and measured once (their first run is recorded next to them); reported, with no accuracy bar.
 # heldout4's first run: 299/369 = 81.0% (heldout4_first_run.txt); after fixing the kinds of its misses (post-fix, no
-# longer unseen): 364/370 = 98.4%.
-REPORT_ONLY = ["heldout4"]
+# longer unseen): 364/370 = 98.4%. heldout5 (written blind while heldout4's misses were being fixed, run once after
+# those fixes landed): 363/413 = 87.9% (heldout5_first_run.txt), the honest number for phrasings nobody tuned to.
+REPORT_ONLY = ["heldout4", "heldout5"]
 
 
 @pytest.mark.parametrize("part", PARTS)
