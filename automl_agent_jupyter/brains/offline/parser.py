@@ -194,6 +194,12 @@ def durations(r: Reading) -> list[Quantity]:
                 if t.tokens[i].lower in ("a", "an", "one") and j < len(t) - 1 and t.tokens[j].lower in ("and",):
                     pass
                 end = u[1]
+                frac = L()["unit_fractions"].get(t.tokens[j].lower.rstrip("s"))
+                if frac and end + 1 < len(t) and t.tokens[end].lower == "of":  # 'a quarter of an hour'
+                    k = end + 2 if t.tokens[end + 1].lower in ("a", "an", "the") else end + 1
+                    u2 = _unit(t, k, units)
+                    if u2:
+                        u, end = (frac * u2[0], u2[1]), u2[1]
                 # "an hour and a half", "a year and a half"
                 if end + 2 < len(t) + 1 and t.span_text(end, min(end + 3, len(t))).lower() in ("and a half",):
                     value += 0.5
@@ -1046,7 +1052,8 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
     bound = any(f" {c} " in before[-40:] for c in L()["comparators"]["lo"]) or \
         any(after.startswith(f" {c} ") for c in ("max", "maximum", "at most", "or less", "tops")) or \
         any(f" {c} " in later for c in ("at most", "at the most", "max", "maximum", "tops")) or \
-        re.search(r"\b(?:not|n't|dont|never|no)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b", before) or \
+        re.search(r"(?:\b(?:not|n't|dont|never|no|cannot)|' t)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b",
+                  before) or \
         said(["budget", "limit", "cap", "time limit", "deadline"], seg, lemmas)
     if not bound:
         return None
@@ -1054,7 +1061,8 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
     per_item = [w for w in lim["per_item"] if w not in ("each", "every", "per")]
     if said(per_item, seg, lemmas) or re.search(r"\bper\s+(?!\w+\s+(?:of\s+)?train)", seg):
         return "inference_latency"
-    if said(lim["test_set"], seg, set()) or ("test" in seg and re.search(r"whole|entire|all|full", seg)):
+    if said(lim["test_set"], seg, set()) or ("test" in seg and re.search(r"whole|entire|all|full", seg)) or \
+            re.search(r"\b(?:whole|entire|full|all)\b(?:\s+\S+){0,4}\s+(?:set|split|batch|file|sample)\b", seg):
         return "inference_time_total"
     if re.search(r"\b(?:each|every)\s+(?!\w+\s+(?:of\s+)?train)", seg):
         return "inference_latency"
@@ -1130,7 +1138,10 @@ def _limits(r: Reading) -> tuple[list[ComplexityMetric], FieldSource | None]:
             out.append(ComplexityMetric(name="model_size", value=round(value, 8), unit="MB"))
             why.append(f"{_quote(t, start, k + 1)} -> model_size {value:g} MB")
             r.used.update(range(start, k + 1))
-    for i, _j in sorted(t.find("parameter") + t.find("param") + t.find("params")):
+    pw = L()["limits"]["parameter_words"]
+    for i, _j in sorted(set().union(*(t.find(w) for w in pw))):
+        if not any(t.tokens[i].lower in (w.split()[0], w.split()[0] + "s") for w in pw):  # not 'weighted'/'weight'
+            continue
         a, b = t.clause_of(i)
         for k in list(range(max(a, i - 5), i)) + list(range(i + 1, min(b, i + 6))):
             n = _num_at(t, k)
@@ -1401,6 +1412,26 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
         a, b = int(m.group(1)), int(m.group(2))
         return {"train": a / 100, "test": b / 100}, None, _src({"train": a / 100, "test": b / 100}, 0.9,
                                                                  repr(m.group(0)))
+    # '60% train, 20% validation, 20% test': each share named by its part
+    named = {}
+    for g in re.finditer(r"(\d{1,2})\s*(?:%|percent)\s*(?:of (?:the )?(?:data|rows)\s*)?(?:for\s+|as\s+|to\s+)?(?:the\s+)?"
+                         r"(train|training|valid|validation|dev|test|testing|hold[\s-]?out)\b", low):
+        part = {"tr": "train", "va": "valid", "de": "valid"}.get(g.group(2)[:2], "test")
+        named.setdefault(part, int(g.group(1)))
+    if len(named) >= 2 and sum(named.values()) == 100:
+        out = {k: v / 100 for k, v in named.items()}
+        return out, None, _src(out, 0.9, ", ".join(f"{v}% {k}" for k, v in named.items()))
+    # 'train on three quarters and test on the rest', 'use 70% for training and the remainder for testing'
+    fractions = "|".join(sorted(L()["split_fractions"], key=len, reverse=True))
+    m = re.search(rf"\b(?:train(?:ing|s)?|fit(?:ting)?|learn)\b[^.;]{{0,20}}?\b(?:(\d{{1,2}})\s*(?:%|percent)|({fractions}))(?!\w)", low) or \
+        re.search(rf"\b(?:(\d{{1,2}})\s*(?:%|percent)|({fractions}))(?!\w)[^.;]{{0,25}}?\b(?:train|fit\b|learn)", low)
+    if m and re.search(r"\b(?:rest|remainder|remaining|other)\b", low[m.end():m.end() + 60]) and \
+            re.search(r"\b(?:test|testing|evaluat\w*|hold[\s-]?out|score)\b", low[m.end():m.end() + 60]):
+        share = int(m.group(1)) / 100 if m.group(1) else L()["split_fractions"][m.group(2)]
+        if 0.3 <= share < 1:
+            _use_chars(r, m.start(), m.end())
+            out = {"train": round(share, 6), "test": round(1 - share, 6)}
+            return out, None, _src(out, 0.85, repr(low[m.start():m.end()]) + " and the rest for testing")
     parts = {("valid" if g.group(2).startswith("valid") else "test"): g for g in re.finditer(
         r"(\d{1,2})\s*(?:%|percent)\s*(?:of (?:the )?(?:data|rows)\s*)?(?:for|as)\s*(?:the\s+)?"
         r"(test|validation|valid|hold[\s-]?out)", low)}
