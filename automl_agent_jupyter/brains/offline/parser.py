@@ -635,6 +635,10 @@ def _qualifies(t: Text, i: int, head: set[int]) -> bool:
     return k >= 1 and t.tokens[k].lower in ("of", "for", "among", "by") and (k - 1) in head
 
 
+_STRONG_CUES = {"predict", "estimate", "forecast", "classify", "regress", "logit", "probit"}
+_REGRESS_ON = {"regress", "logit", "probit", "regression"}  # 'regress y on x', 'logit for y on x'
+
+
 def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
     """Where a mention sits in its clause: after 'predict/estimate/which' (+), after 'from/using/based on' (-)."""
     t = r.text
@@ -662,7 +666,10 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                 break  # a parenthesis is its own context
             if low in _SOFT_STOPS:
                 break  # '..., but I don't want a black box': another clause
-            if low in ("model", "regress") and k == i - 1:
+            if low == "on" and any(t.tokens[c].forms & _REGRESS_ON for c in range(a, k)):
+                score, w = -2.0, "named as a regressor ('regress y on x')"  # 'regress prestige on education, ...'
+                break
+            if (low in ("model", "regress") or t.tokens[k].forms & _REGRESS_ON) and i - 2 <= k < i:
                 score, w = 1.5, "named as what to predict"  # 'model Sales with an SVM', 'regress loc on ...'
                 break
             if low in _WEAK_CUES and k != a:
@@ -686,6 +693,9 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                     continue
                 if not listed:
                     score, w = 1.5, "named as what to predict"
+                    if low in _WEAK_CUES and k == a and any(
+                            t.tokens[c].forms & _STRONG_CUES for c in range(len(t)) if not a <= c < i):
+                        score, w = 0.5, "the subject of a question ('Does ...?'); another sentence says what to predict"
                     aux = ("does", "do", "did", "will", "would", "can", "could", "should", "is", "are", "was", "were")
                     if low == "how" and k + 2 < i and t.tokens[k + 1].lower in ("many", "much") and \
                             t.tokens[k + 2].lower in aux:  # 'How much does a cardholder spend?': the subject is no
@@ -1337,6 +1347,13 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
         if m:
             params[key.lower()] = int(m.group(1))
             why.append(f"{m.group(0)!r}")
+    # the forecasting papers' shorthand: 'L=336, H=48', 'seq_len=96, pred_len=24'
+    for key, names in L()["windows"]["symbols"].items():
+        m = re.search(r"(?<![\w.])(?:" + "|".join(re.escape(n) for n in names) + r")\s*=\s*(\d+)\b", t.raw)
+        if m and key not in params:
+            params[key] = int(m.group(1))
+            why.append(f"{m.group(0)!r}")
+            _use_chars(r, m.start(), m.end())
     freq = _freq_seconds(r.peek)
     step_words = ("step", "steps", "time step", "timestep", "point", "points", "observation", "observations", "lag",
                   "lags", "sample", "samples", "row", "rows")
