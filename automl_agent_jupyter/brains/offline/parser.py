@@ -272,7 +272,8 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     if has_data and not predictive and not _task_cued(t) and stat:
         return (f"it asks for a statistic of the data ({stat!r}: a test, a correlation, a figure per group or an "
                 "ordering), not a model that predicts; pandas or scipy does that in a line or two")
-    if has_data and said(nl["descriptive"]) and not predictive and not _task_cued(t):
+    if has_data and said(nl["descriptive"]) and not predictive and not _task_cued(t) and not (
+            future and t.has("will")):  # 'Which suburbs will have a median value above 30 next year?' asks ahead
         return ("it asks for a description or a change of the data (a statistic, a plot, a cleaning step), not a model "
                 "that predicts; "
                 "pandas does that in one line")
@@ -297,10 +298,13 @@ def _filter_question(r: Reading) -> bool:
         if score < 3:
             continue
         for _a, b in spans:
-            after = t.span_text(b, min(len(t), b + 4)).lower()
-            if any(after.startswith(x + " ") or after.startswith(x) and x in "<>≤≥=" for x in comps) and \
-                    any(tok.is_number for tok in t.tokens[b:b + 4]) and b not in metric_words:
-                return True
+            for off in range(4):  # 'a murder rate above 10': a word or two of the column's noun before the comparator
+                after = t.span_text(b + off, min(len(t), b + off + 4)).lower()
+                if any(after.startswith(x + " ") or after.startswith(x) and x in "<>≤≥=" for x in comps) and \
+                        any(tok.is_number for tok in t.tokens[b + off:b + off + 4]) and b not in metric_words:
+                    return True
+                if b + off >= len(t) or t.tokens[b + off].is_number or t.tokens[b + off].lower in _SOFT_STOPS:
+                    break
     return False
 
 
