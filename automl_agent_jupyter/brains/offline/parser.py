@@ -563,7 +563,8 @@ def _abbreviates(short: str, word: str) -> bool:
 def _code_match(r: Reading, values: list[Any]) -> tuple[float, list[tuple[int, int]], str]:
     """One-letter codes named by their words: species B/O and 'the blue crabs from the orange ones' (two words of
     one clause, joined by 'or' / 'from' / 'vs', each starting with a different code)."""
-    codes = {str(v).lower() for v in values if isinstance(v, str) and len(str(v)) == 1 and str(v).isalpha()}
+    codes = {str(v).lower() for v in values if isinstance(v, str) and 1 <= len(str(v)) <= 3 and str(v).isalpha()}
+    multi = any(len(c) > 1 for c in codes)  # 'CH'/'MM': initials of two-word names
     if not 2 <= len(codes) <= 3 or len(codes) != len(values):
         return 0.0, [], ""
     t = r.text
@@ -576,6 +577,16 @@ def _code_match(r: Reading, values: list[Any]) -> tuple[float, list[tuple[int, i
         right = [i for i in range(k + 1, min(b, k + 3)) if t.tokens[i].is_word and t.tokens[i].lower not in STOP
                  and len(t.tokens[i].lower) > 2 and t.tokens[i].lower[0] in codes]
         pairs = [(i, j) for i in left for j in right if t.tokens[i].lower[0] != t.tokens[j].lower[0]]
+        if pairs and multi:
+            pairs = []
+        for n in sorted({len(c) for c in codes if len(c) > 1}):  # 'citrus hill or minute maid': CH/MM
+            lw, rw = t.tokens[max(a, k - n):k], t.tokens[k + 1:min(b, k + 1 + n)]
+            if len(lw) == n == len(rw) and all(x.is_word for x in lw + rw):
+                li, ri = "".join(x.lower[0] for x in lw), "".join(x.lower[0] for x in rw)
+                if li != ri and {li, ri} <= codes:
+                    return 2.5, [(k - n, k), (k + 1, k + 1 + n)], (
+                        f"its codes {'/'.join(str(v) for v in values)} are the initials of "
+                        f"{t.span_text(k - n, k)!r} and {t.span_text(k + 1, k + 1 + n)!r}")
         if pairs:
             i, j = pairs[0]
             shown = f"{t.tokens[i].text}/{t.tokens[j].text}"
@@ -593,6 +604,10 @@ def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], st
     t = r.text
     if not strs:
         return _code_match(r, values)
+    if all(len(v) <= 3 and v.isupper() for v in strs):  # 'CH'/'MM' named by their words
+        code = _code_match(r, values)
+        if code[0] > 0:
+            return code
     hits, spans = [], []
     for v in strs:
         s = t.find(v.replace("_", " "))
