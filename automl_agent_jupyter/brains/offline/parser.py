@@ -1263,6 +1263,8 @@ def _negated(t: Text, i: int) -> bool:
         if low in (",", ";", ".", "!", "?", ":", "but", "just", "only", "use", "try"):
             return False
         if low in _NEGATIONS or (low == "t" and k > 0 and t.tokens[k - 1].lower == "'"):
+            if low == "no" and k > 0 and t.tokens[k - 1].lower in ("/", "yes", "or", "-"):
+                return False  # 'a yes/no classifier', 'yes or no': the answer's values, not a negation
             nxt = t.tokens[k + 1].lower if k + 1 < len(t) else ""
             return nxt not in _COMPARING  # 'no more than 5 minutes with XGBoost' bounds a limit, rules nothing out
     return False
