@@ -12,7 +12,9 @@ PARTS = list(BARS)
 # heldout4's first run: 299/369 = 81.0% (heldout4_first_run.txt); after fixing the kinds of its misses (post-fix, no
 # longer unseen): 364/370 = 98.4%. heldout5 (written blind while heldout4's misses were being fixed, run once after
 # those fixes landed): 363/413 = 87.9% (heldout5_first_run.txt), the honest number for phrasings nobody tuned to.
-REPORT_ONLY = ["heldout4", "heldout5"]
+# heldout6 (written blind while heldout5's misses were being fixed, run once after those fixes landed): 261/294 =
+# 88.8% (heldout6_first_run.txt).
+REPORT_ONLY = ["heldout4", "heldout5", "heldout6"]
 
 
 @pytest.mark.parametrize("part", PARTS)
