@@ -61,14 +61,14 @@ def test_a_run_folder_that_cannot_be_created(tmp_path, small_banana):
 
 
 def test_a_full_disk_when_the_record_is_written(tmp_path, small_banana):
-    """Every file write past 2 kB fails (RLIMIT_FSIZE, as on a full disk or quota): one line, exit 2, never a
-    half-written run.json, no lock left behind."""
+    """Every file write past 4 kB fails (RLIMIT_FSIZE, as on a full disk or quota): the first record (about 2.3 kB)
+    fits, a later one does not: one line, exit 2, never a half-written run.json, no lock left behind."""
     import resource
     import signal
 
     def quota():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
-        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
 
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
