@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from shared_data import dataset
+from shared_data import banana_sample, dataset
 
 from automl_agent_jupyter import AutoMLAgent
 from automl_agent_jupyter.cli import _parser
@@ -16,10 +16,7 @@ from automl_agent_jupyter.race import lane_resources
 
 @pytest.fixture(scope="module")
 def bananas(tmp_path_factory):
-    df = pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(2000, random_state=0)
-    path = tmp_path_factory.mktemp("race") / "bananas.csv"
-    df.to_csv(path, index=False)
-    return path
+    return banana_sample(tmp_path_factory.mktemp("race"), rows=2000)
 
 
 def test_a_race_keeps_the_best_plan_on_validation_and_tests_it_alone(bananas, tmp_path):

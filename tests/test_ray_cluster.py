@@ -5,9 +5,8 @@ race runs its plans as Ray actors, and Ray's own state API shows they ran on the
 for the module. Real data (banana_quality, 2,000 rows)."""
 from __future__ import annotations
 
-import pandas as pd
 import pytest
-from shared_data import dataset
+from shared_data import banana_sample
 
 ray = pytest.importorskip("ray")
 from ray.util.state import list_actors, list_tasks
@@ -28,10 +27,7 @@ def local_cluster():
 
 @pytest.fixture(scope="module")
 def bananas(tmp_path_factory):
-    df = pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(2000, random_state=0)
-    path = tmp_path_factory.mktemp("ray") / "bananas.csv"
-    df.to_csv(path, index=False)
-    return path
+    return banana_sample(tmp_path_factory.mktemp("ray"), rows=2000)
 
 
 def test_a_tabular_run_fits_its_trials_on_the_clusters_worker(local_cluster, bananas, tmp_path):

@@ -264,12 +264,9 @@ def test_a_cell_the_user_stopped_is_not_repaired(lab):
 
 @pytest.fixture
 def small_banana(tmp_path):
-    import pandas as pd
-    from shared_data import dataset
+    from shared_data import banana_sample
 
-    path = tmp_path / "banana_small.csv"
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(path, index=False)
-    return str(path)
+    return banana_sample(tmp_path, rows=1500)
 
 
 @pytest.mark.parametrize("kept", ["best", "first"])

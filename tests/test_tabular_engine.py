@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from shared_data import dataset, import_file
+from shared_data import banana_sample, dataset, import_file
 
 from automl_agent_jupyter import AutoMLAgent
 
@@ -73,8 +73,7 @@ def test_no_decision_reads_the_test_rows(banana_run):
 def test_revisions_are_decided_on_validation(tmp_path):
     """The manager revises on the validation verdict: a test miss is reported, not chased; a validation miss
     revises even when the test rows would have passed."""
-    data = tmp_path / "banana.csv"
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    data = banana_sample(tmp_path, rows=1500)
     m = AutoMLAgent(budget_s=600).manager()
     m.plan("Classify banana quality as Good or Bad with F1 of at least 0.95", data=str(data), out=tmp_path / "run")
     good, bad = {"f1": 0.97, "accuracy": 0.97}, {"f1": 0.90, "accuracy": 0.90}
@@ -91,8 +90,7 @@ def test_revisions_are_decided_on_validation(tmp_path):
 def test_a_plan_that_misses_on_validation_is_never_tested(tmp_path):
     """With time for a revision, a plan that misses a target on validation is set aside before its test
     split is scored; the test split is scored once, for the plan that is best on validation (kept)."""
-    data = tmp_path / "banana.csv"
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    data = banana_sample(tmp_path, rows=1500)
     run = AutoMLAgent(budget_s=40, n_plans=2, max_revisions=1).run(
         "Classify banana quality as Good or Bad with F1 of at least 0.9999", data=str(data), out=tmp_path / "run")
     rec = run.record
@@ -114,8 +112,7 @@ def test_a_plan_that_misses_on_validation_is_never_tested(tmp_path):
 def test_the_best_plan_on_validation_is_kept_with_its_own_names(tmp_path):
     """Three plans all miss on validation; the first is the best there: it is kept after the third trained,
     its names (model, results) and its predict.py are back, and only its test split is scored."""
-    data = tmp_path / "banana.csv"
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    data = banana_sample(tmp_path, rows=1500)
     m = AutoMLAgent(budget_s=600, n_plans=3, max_revisions=2).manager()
     m.plan("Classify banana quality as Good or Bad with F1 of at least 0.99", data=str(data), out=tmp_path / "run")
     ns: dict = {"user_frame": "the user's own name"}
@@ -146,8 +143,7 @@ def test_the_best_plan_on_validation_is_kept_with_its_own_names(tmp_path):
 def test_a_plan_that_fails_after_one_set_aside_keeps_the_one_set_aside(tmp_path):
     """The first plan misses on validation and is set aside; the revision's plan fails before its test split:
     with no revision left, the plan set aside is kept (its names restored) and its test split scored."""
-    data = tmp_path / "banana.csv"
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    data = banana_sample(tmp_path, rows=1500)
     m = AutoMLAgent(budget_s=600, n_plans=2, max_revisions=1).manager()
     m.plan("Classify banana quality as Good or Bad with F1 of at least 0.99", data=str(data), out=tmp_path / "run")
     ns: dict = {}
