@@ -145,22 +145,17 @@ class RunLog:
         return now
 
     def planned(self) -> None:
-        """Planning ended: its wall and CPU seconds and what it is charged against the budget go in the record."""
+        """Planning ended: its wall seconds (what the budget is charged) and its CPU seconds go in the record."""
         rec = self.record
         rec.timings["agent_stages"] = round(time.perf_counter() - self.t0, 3)
-        rec.planning_charge = {"wall_s": rec.timings["agent_stages"], "cpu_s": round(time.process_time() - self.cpu0, 3)}
-        rec.planning_charge["charged_s"] = round(self.planning_charge_s(), 3)
-        rec.planning_charge["rule"] = ("planning's wall-clock seconds: the budget is wall-clock seconds for the whole run "
-                                       "(as AutoGluon's time_limit and FLAML's time_budget), on a busy machine too")
-
-    def planning_charge_s(self) -> float:
-        """What planning costs the budget: its wall-clock seconds (its CPU seconds are recorded beside, not charged)."""
-        return self.record.timings.get("agent_stages", 0.0)
+        rec.planning_charge = {"wall_s": rec.timings["agent_stages"], "cpu_s": round(time.process_time() - self.cpu0, 3),
+                               "rule": "the wall-clock seconds are charged: the budget is wall-clock seconds for the "
+                                       "whole run (as AutoGluon's time_limit and FLAML's time_budget), under load too"}
 
     def remaining_s(self) -> float:
         """Seconds left of the run's budget: planning's wall time and every implementation so far count; time
         spent waiting for a user's click does not."""
-        spent = self.planning_charge_s() + self.implemented_s
+        spent = self.record.timings.get("agent_stages", 0.0) + self.implemented_s
         if self.impl_started is not None:
             spent += time.perf_counter() - self.impl_started
         return self.settings.budget_s - spent

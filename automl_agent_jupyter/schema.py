@@ -436,7 +436,7 @@ class RunRecord(_Model):
     timings: dict[str, float] = Field(default_factory=dict)
     # the model agent's probe effort (rows / items / epochs), its predicted and measured CPU cost, and why
     probe_effort: dict[str, Any] = Field(default_factory=dict)
-    # what planning cost the budget: its wall and CPU seconds and the seconds charged (runlog.planning_charge_s)
+    # what planning cost the budget: its wall seconds (charged) and CPU seconds (recorded beside), runlog.planned
     planning_charge: dict[str, Any] = Field(default_factory=dict)
     llm_usage: dict[str, LLMUsage] = Field(default_factory=dict)  # per role (zeros offline)
     llm_total: LLMUsage = Field(default_factory=LLMUsage)

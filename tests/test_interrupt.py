@@ -245,7 +245,7 @@ def test_resume_reuses_the_finished_optuna_trials(tmp_path, small_banana):
     before = _complete_trials(db)
     rec = _record(out)
     assert rec["status"] == "interrupted" and rec["interruption"]["stage"] == "cell:train", rec["message"]
-    left = rec["segments"][0]["budget_s"] - rec["planning_charge"]["charged_s"] - sum(  # planning: runlog's charge
+    left = rec["segments"][0]["budget_s"] - rec["planning_charge"]["wall_s"] - sum(  # planning: runlog's charge
         v for k, v in rec["timings"].items() if k.startswith("cell:") or k in ("code_generation", "debugging"))
     resumed = subprocess.run([sys.executable, "-m", "automl_agent_jupyter.cli", "resume", str(out), "--quiet"],
                              capture_output=True, text=True, cwd=ROOT, timeout=300)
