@@ -388,6 +388,21 @@ def accuracy(key: str, seed: int, busy: int) -> dict[str, Any]:
     return out
 
 
+def _row_writer(path: Path, keys: list[str], budget: float, seed: int):
+    """A function that writes ``rows`` to the JSON file ``path``, keeping the rows of datasets other than
+    ``keys`` that it already holds (a rerun of some datasets replaces only theirs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.exists() else {"rows": []}
+    kept = [r for r in old["rows"] if r["dataset"] not in keys]
+
+    def save(rows: list[dict[str, Any]]) -> None:
+        path.write_text(json.dumps({"budget_s": budget, "seed": seed, "measured": time.strftime("%Y-%m-%d"),
+                                    "load": os.getloadavg(), "rows": kept + rows}, indent=1))
+        print(f"wrote {path}", flush=True)
+
+    return save
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.ranking")
     ap.add_argument("what", choices=("run", "report", "load", "accuracy", "probes"))
@@ -403,17 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     keys = [k for k in a.datasets.split(",") if k] or (list(LOAD_DATASETS) if a.what == "load" else list(DATASETS))
     if a.what == "run":
-        path = Path(a.records)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        old = json.loads(path.read_text()) if path.exists() else {"rows": []}
-        kept = [r for r in old["rows"] if r["dataset"] not in keys]
-
-        def save(rows: list[dict[str, Any]]) -> None:
-            path.write_text(json.dumps({"budget_s": a.budget, "seed": a.seed, "measured": time.strftime("%Y-%m-%d"),
-                                        "load": os.getloadavg(), "rows": kept + rows}, indent=1))
-            print(f"wrote {path}", flush=True)
-
-        run(keys, a.budget, a.seed, save)
+        run(keys, a.budget, a.seed, _row_writer(Path(a.records), keys, a.budget, a.seed))
     elif a.what == "report":
         rows = json.loads(Path(a.records).read_text())["rows"]
         if a.probes:
@@ -421,16 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = join_realized(probe_rows, rows)
         print(report([r for r in rows if r["dataset"] in keys], loo=a.loo))
     elif a.what == "probes":
-        path = OUT / "probes.json"
-        old = json.loads(path.read_text()) if path.exists() else {"rows": []}
-        kept = [r for r in old["rows"] if r["dataset"] not in keys]
-
-        def save_probes(rows: list[dict[str, Any]]) -> None:
-            path.write_text(json.dumps({"budget_s": a.budget, "seed": a.seed, "measured": time.strftime("%Y-%m-%d"),
-                                        "load": os.getloadavg(), "rows": kept + rows}, indent=1))
-            print(f"wrote {path}", flush=True)
-
-        probes(keys, a.budget, a.seed, save_probes)
+        probes(keys, a.budget, a.seed, _row_writer(OUT / "probes.json", keys, a.budget, a.seed))
     elif a.what == "accuracy":
         for key in keys if a.datasets else ["mnist"]:
             accuracy(key, a.seed, a.busy)
