@@ -14,8 +14,10 @@ source has it, because real users bring it that way.
 The first ten tables (``FIRST``) were split in two halves before anything was tuned, at random with a
 fixed seed (``SPLIT_SEED``, ``FIRST_HALVES``). That first check half was run once (2026-11-30, ~09:00 UTC,
 results/2026-11-30-wide-check) and has been looked at since, so it is spent: all ten are now ``dev`` and
-may be tuned on. A NEW check half (``CHECK``: six further tables, classification and regression, one above
-250,000 rows) was written down here and committed before anything ran on it; it is run once, at the end.
+may be tuned on. A second check half (``CHECK``: six further tables, one above 250,000 rows) was committed before
+anything ran on it and run once (2026-11-30 ~12:30 UTC, results/2026-11-30-wide-check2); it is spent too and joins
+dev. The third (``CHECK2``: six more, two above 50,000 rows) was committed before anything ran on it; it is run once,
+at the end.
 ``HALVES`` is computed from these lists, and a test pins it, so the halves cannot drift.
 """
 from __future__ import annotations
@@ -163,7 +165,45 @@ CHECK: list[Entry] = [
            note="simulated-from-real food delivery times (modeldata)"),
 ]
 
-WIDE: list[Entry] = FIRST + CHECK
+# A third check half, chosen and committed on 2026-11-30 at ~13:50 UTC before anything ran on it (only the column
+# names were read, to name each target and write the instructions). CHECK above was run once at ~12:30 UTC and has
+# been tuned on since, so it is spent and joins dev. None of these tables overlaps FIRST, CHECK or any corpus part.
+CHECK2: list[Entry] = [
+    _entry("resume_callback", "AER/ResumeNames", CLS, "f1", "call",
+           "Predict whether a job application gets a callback from the employer (the call column) from the resume's "
+           "features and the job ad, and report the F1 score.",
+           "Predict whether a resume gets a callback (the call column) and report the F1 score. Each prediction "
+           "must take under 2 ms.", 2.0,
+           note="Bertrand & Mullainathan (2004) field experiment, 4,870 resumes; callbacks are rare"),
+    _entry("police_search", "carData/MplsStops", CLS, "f1", "personSearch",
+           "Predict whether a person stopped by the Minneapolis police is searched (the personSearch column) from "
+           "the stop's details, and report the F1 score.",
+           "Predict whether a stopped person is searched (the personSearch column) and report the F1 score. Each "
+           "prediction must take under 3 ms.", 3.0,
+           note="Minneapolis Police Department 2017 stops, 51,920 rows; idNum is an ID, date a timestamp"),
+    _entry("wife_insurance", "Ecdat/HI", CLS, "f1", "whi",
+           "Predict whether a wife has health insurance through her own job (the whi column) from the household's "
+           "details, and report the F1 score.",
+           "Predict whether a wife has health insurance through her own job (the whi column) and report the F1 "
+           "score. Each prediction must take under 2 ms.", 2.0,
+           note="Olson (1998), 22,272 married women"),
+    _entry("movie_rating", "ggplot2movies/movies", REG, "rmse", "rating",
+           "Predict a film's average IMDB user rating (the rating column) from its year, length, budget, votes "
+           "and genres, and report the RMSE.",
+           note="58,788 films; title is free text, budget mostly missing"),
+    _entry("nls_wages", "sampleSelection/nlswork", REG, "rmse", "ln_wage",
+           "Predict the log hourly wage of young working women (the ln_wage column) from their age, schooling, "
+           "work history and job, and report the RMSE.",
+           "Predict the log hourly wage (the ln_wage column) and report the RMSE. Each prediction must take under "
+           "2 ms.", 2.0,
+           note="US National Longitudinal Survey of Young Women 1968-88, 28,534 person-years; idcode is an ID"),
+    _entry("gss_income", "stevedata/gss_wages", REG, "rmse", "realrinc",
+           "Predict a respondent's real annual income (the realrinc column) from the General Social Survey's "
+           "age, occupation, prestige, work status, gender, education and marital status, and report the RMSE.",
+           note="GSS 1974-2018, 61,697 rows; many have no realrinc"),
+]
+
+WIDE: list[Entry] = FIRST + CHECK + CHECK2
 BY_KEY = {e.key: e for e in WIDE}
 
 
@@ -183,7 +223,7 @@ def halves(entries: list[Entry] = FIRST, seed: int = SPLIT_SEED) -> dict[str, li
 
 
 FIRST_HALVES = halves()  # the first draw; its check half was run once and is spent
-HALVES = {"dev": sorted(e.key for e in FIRST), "check": sorted(e.key for e in CHECK)}
+HALVES = {"dev": sorted(e.key for e in FIRST + CHECK), "check": sorted(e.key for e in CHECK2)}
 
 
 def select(keys: list[str] | None = None, half: str | None = None) -> list[Entry]:
