@@ -144,6 +144,30 @@ def _spelled_number(t: Text, v: float, j: int) -> tuple[float, int]:
     return v, j
 
 
+def _fraction_at(t: Text, i: int) -> tuple[float, int] | None:
+    """A share written as a fraction at token i and the index after it: 'one half', 'a third', 'two thirds',
+    'nine in ten', '1 in 4', '3 out of 4', 'one of every five' (never a bare number)."""
+    n = _num_at(t, i)
+    if n is None or t.tokens[i].lower in ("half",):
+        return None
+    a, j = n
+    if j < len(t):
+        den = L()["fraction_words"].get(t.tokens[j].lower)
+        if den and (t.tokens[i].lower in L()["number_words"] or t.tokens[i].is_number) and a < den:
+            if i > 0 and t.tokens[i - 1].lower == "and" or (j + 2 < len(t) and t.tokens[j + 1].lower == "of" and any(
+                    _unit(t, x, L()["time_units"]) for x in (j + 2, j + 3))):
+                return None  # 'a year and a half', 'a quarter of an hour': durations
+            return a / den, j + 1  # 'a third', 'two thirds', 'one half'
+        for link in ("in", "out of", "of every", "of each"):
+            k = j + len(link.split())
+            if k < len(t) and t.span_text(j, k).lower() == link:
+                m = _num_at(t, k)
+                if m and m[0] > a > 0 and (t.tokens[k].is_number or t.tokens[k].lower in L()["number_words"]) and \
+                        t.tokens[k].lower not in ("a", "an", "half"):
+                    return a / m[0], m[1]
+    return None
+
+
 def _spelled(t: Text, i: int, end: int) -> bool:
     """Tokens [i, end) are a number written in words that says a precise amount ('zero point five', 'fifty
     thousand'), not a loose 'a' or 'one'."""
@@ -303,8 +327,9 @@ def _filter_question(r: Reading) -> bool:
                 if any(after.startswith(x + " ") or after.startswith(x) and x in "<>≤≥=" for x in comps) and \
                         any(tok.is_number for tok in t.tokens[b + off:b + off + 4]) and b not in metric_words:
                     return True
-                if b + off >= len(t) or t.tokens[b + off].is_number or t.tokens[b + off].lower in _SOFT_STOPS:
-                    break
+                if b + off >= len(t) or t.tokens[b + off].is_number or t.tokens[b + off].lower in _SOFT_STOPS or \
+                        t.tokens[b + off].lower in (".", "?", "!", ";") or b + off in metric_words:
+                    break  # 'Which wives go out to work? Recall at least 0.8': the bound is the metric's
     return False
 
 
@@ -343,9 +368,15 @@ def _past_tense(word: str) -> bool:
 
 
 def _predictive(t: Text, col_words: set[str] | None = None) -> bool:
-    return any(t.has(w) for w in ("predict", "classify", "classification", "classifier", "forecast", "cluster",
-                                  "model", "train", "regression", "estimate", "detect", "segment", "group into")
-               if w not in (col_words or set()))
+    cw = col_words or set()
+
+    def modifier(a: int, b: int) -> bool:  # 'for each model year', 'by model name': a noun before a column's word
+        return a > 0 and b < len(t) and bool(t.tokens[b].forms & cw) and t.tokens[a - 1].lower in (
+            "each", "every", "per", "the", "a", "by", "of", "for", "their", "its")
+
+    return any(any(not modifier(a, b) for a, b in t.find(w)) for w in (
+        "predict", "classify", "classification", "classifier", "forecast", "cluster", "model", "train", "regression",
+        "estimate", "detect", "segment", "group into") if w not in cw)
 
 
 def _superlative(t: Text) -> str | None:
@@ -415,6 +446,14 @@ def _metric_tokens(r: Reading) -> set[int]:
     return out
 
 
+def _measure_heads(r: Reading) -> set[int]:
+    """'years of education', 'the number of affairs', 'the level of support': a measure word before 'of' names what
+    follows it, not a column of its own."""
+    t, heads = r.text, set(L()["measure_heads"])
+    return {k for k in range(len(t) - 2) if t.tokens[k].forms & heads and t.tokens[k + 1].lower == "of" and
+            t.tokens[k + 2].is_word}
+
+
 def t_is_counted(r: Reading, q: Quantity) -> bool:
     """A duration with a number said ('a year', '12 hours'), not a bare unit word ('the next day' stays)."""
     return q.end - q.start >= 2
@@ -424,6 +463,8 @@ def _name_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str
     """How well the instruction names ``col``: (score, token spans, evidence)."""
     best = _name_match_all(r, col)
     blocked = _quantity_tokens(r) | _metric_tokens(r) | _rate_units(r)
+    own = set().union(*(forms(w) for w in core_words(col) + name_words(col)))
+    blocked |= {k for k in _measure_heads(r) if not r.text.tokens[k].forms & own}  # 'years of education' is no age
     if best[0] and best[1] and all(set(range(a, b)) <= blocked for a, b in best[1]):
         return 0.0, [], ""
     return best
@@ -470,7 +511,8 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                              if tok.is_word and _abbreviates(w, tok.lower)]
                 elif len(w) >= 3 and w.isalpha():  # 'grad' ~ graduation; 'employment' ~ employed
                     found = [(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and tok.lower not in STOP
-                             and not tok.forms & _REQUEST_WORDS and (tok.lower.startswith(w) and len(tok.lower) >= len(w) + 4 or _same_stem(w, tok.lower))]
+                             and not tok.forms & _REQUEST_WORDS and (tok.lower.startswith(w) and len(tok.lower) >= len(w) + 4 or
+                                  any(_same_stem(w, f) for f in tok.forms))]  # 'owns' ~ owner
             per_word.append(found)
         # the words of one name said together: count the hits within one sentence ('how old was each passenger?
         # ... from sex, class' does not name passengerClass)
@@ -595,6 +637,31 @@ def _code_match(r: Reading, values: list[Any]) -> tuple[float, list[tuple[int, i
     return 0.0, [], ""
 
 
+def _listed_codes(t: Text) -> list[list[int]]:
+    """Codes the instruction lists in parentheses, each list as token indexes: '(P, S, PS)', 'America (1), Europe (2)
+    or Japan (3)' (one code in each of several parentheses of one sentence)."""
+    groups: list[list[int]] = []
+    singles: dict[tuple[int, int], list[int]] = {}
+    k = 0
+    while k < len(t):
+        if t.tokens[k].lower not in ("(", "["):
+            k += 1
+            continue
+        end = next((x for x in range(k + 1, min(len(t), k + 16)) if t.tokens[x].lower in (")", "]")), None)
+        if end is None:
+            k += 1
+            continue
+        items = [x for x in range(k + 1, end) if t.tokens[x].lower not in (",", "/", "or", "and", ";")]
+        if items and all(t.tokens[x].is_number or t.tokens[x].is_word and len(t.tokens[x].text) <= 4 for x in items) \
+                and all(t.tokens[x].lower in (",", "/", "or", "and", ";") for x in range(k + 1, end) if x not in items):
+            if len(items) >= 2:
+                groups.append(items)
+            elif len(items) == 1:
+                singles.setdefault(t.clause_of(k), []).append(items[0])
+        k = end + 1
+    return groups + [v for v in singles.values() if len(v) >= 2]
+
+
 def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], str]:
     """The instruction names the values ``col`` holds ('the good from the rotten' ~ Quality: Good/Bad)."""
     values = (r.peek.get("values") or {}).get(col) or []
@@ -602,6 +669,12 @@ def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], st
     if len(values) > 20:
         return 0.0, [], ""
     t = r.text
+    shown_values = {(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).lower() for v in values}
+    for group in _listed_codes(t):  # '(P, S, PS)' lists education's codes; 'Europe (2)' origin's
+        codes = {t.tokens[x].text.lower() for x in group}
+        if codes <= shown_values and len(codes) >= min(3, len(shown_values)):
+            return 3.0, [(x, x + 1) for x in group], (f"its codes {'/'.join(sorted(shown_values))} are listed "
+                                                     f"({', '.join(t.tokens[x].text for x in group)})")
     if not strs:
         return _code_match(r, values)
     if all(len(v) <= 3 and v.isupper() for v in strs):  # 'CH'/'MM' named by their words
@@ -640,7 +713,8 @@ def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], st
 
 _TARGET_CUES = ("predict", "estimat", "forecast", "classif", "target", "label", "guess", "how", "which", "whether",
                 "what", "tell", "detect", "identify", "flag", "spot", "filter", "know", "separate", "sort", "compare",
-                "against", "match", "evaluate", "find", "recogni", "who", "will", "does", "is", "diagnos", "catch")
+                "against", "match", "evaluate", "find", "recogni", "who", "will", "does", "is", "diagnos", "catch",
+                "where")
 _FEATURE_CUES = ("from", "using", "use", "based", "by", "given", "with")
 _WEAK_CUES = ("is", "will", "does", "if")
 _SOFT_STOPS = ("but", "while", "so", "although", "though")
@@ -654,6 +728,7 @@ def _qualifies(t: Text, i: int, head: set[int]) -> bool:
     return k >= 1 and t.tokens[k].lower in ("of", "for", "among", "by") and (k - 1) in head
 
 
+_AUX = ("will", "would", "is", "are", "was", "were", "does", "do", "did", "can", "could", "should", "might", "may")
 _STRONG_CUES = {"predict", "estimate", "forecast", "classify", "regress", "logit", "probit"}
 _REGRESS_ON = {"regress", "logit", "probit", "regression"}  # 'regress y on x', 'logit for y on x'
 
@@ -676,6 +751,11 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
             score, w = 2.0, "pointed at as the column"
             best, why = max((best, why), (score, w))
             continue
+        lead = " ".join(tok.lower for tok in t.tokens[a:i])
+        if any(lead.startswith(p + " ") for p in L()["known_conditions"]) and "," in t.tokens_lower(i, _b) and \
+                "," not in t.tokens_lower(a, i):
+            best, why = max((best, why), (-2.0, "named as what is known ('if I know X, ...')"))
+            continue  # 'If I know how long an eruption lasted, can you predict ...': a given, not the target
         listed = False  # the mention follows ', and whether ...': a list that may belong to an earlier 'from'
         for k in range(i - 1, a - 1, -1):
             low = t.tokens[k].lower
@@ -693,6 +773,9 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                 break
             if low in _WEAK_CUES and k != a:
                 continue  # 'is', 'will', 'if' mid-sentence say little; at the start they ask ('Is the store ...?')
+            if low == "by" and any(t.tokens[c].forms & set(L()["class_by_verbs"]) for c in range(max(a, k - 4), k)):
+                score, w = 1.5, "named as the classes ('classify X by Y')"  # 'classify voters by education level'
+                break
             if low in _FEATURE_CUES:
                 before = [tok.lower for tok in t.tokens[a:k]]
                 if low == "with" and any(b.startswith(("compar", "match", "evaluat", "align", "agree")) or b == "up"
@@ -706,7 +789,8 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                     score, w = -2.0, "named as an input"
                     break
                 if k > a and t.tokens[k - 1].lower in (",", "and", "or") and not listed and \
-                        low in ("whether", "which", "what", "how", "who", "if"):
+                        low in ("whether", "which", "what", "how", "who", "if") and not (
+                            k + 1 < len(t) and t.tokens[k + 1].lower in _AUX):  # 'Given a week, what will X be?'
                     listed = True  # 'from sex, class and whether they survived': look further back
                     score, w = 1.5, "named as what to predict"
                     continue
@@ -806,6 +890,11 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
                             if c != col and other and not other & inside) and \
                 any(_qualifies(r.text, min(inside), other) for c, other in named.items() if c != col and other):
             out[k] = (round(score - 1.0, 3), col, why + "; it qualifies another column named before it")
+        # "a professor's beauty rating": the possessor qualifies the column named after it
+        elif inside and (max(inside) + 3 <= len(r.text)) and r.text.tokens[max(inside) + 1].lower == "'" and \
+                r.text.tokens[max(inside) + 2].lower in ("s", "") and any(
+                    other and min(other) in (max(inside) + 3, max(inside) + 4) for c, other in named.items() if c != col):
+            out[k] = (round(score - 1.0, 3), col, why + "; a possessor of another column named after it")
     out.sort(key=lambda x: (-x[0], cols.index(x[1])))
     return out
 
@@ -869,6 +958,26 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
             taken.update(range(i, j))
             found.append((name, i, j))
     rules = L()["metric_rules"]
+    # 'it has to catch at least 70% of the applications that end up denied', 'finds nine in ten of the women': the
+    # share of positives found; "can't miss more than a third of the buyers": its complement
+    if not any(n == "recall" for n, _, _ in found):
+        verbs = [(v, v + 1, False) for v, tok in enumerate(t.tokens) if tok.forms & set(rules["recall_verbs"])]
+        verbs += [(a, b, True) for w in rules["miss_verbs"] for a, b in t.find(w)]
+        for v, ve, missed in sorted(verbs):
+            for k in range(ve, min(len(t), ve + 5)):
+                share = _share_at(t, k)
+                if share is None:
+                    if t.tokens[k].is_number:
+                        break
+                    continue
+                e = share[1]
+                if e < len(t) and t.tokens[e].lower == "of" and \
+                        t.span_text(e, min(len(t), e + 3)).lower() != "of the time" and not taken & set(range(v, e)):
+                    taken.update(range(v, e))
+                    found.append(("recall", v, -ve if missed else ve))
+                break
+            if any(n == "recall" for n, _, _ in found):
+                break
     for i, j in _rate_spans(t):
         if not any(n in ("accuracy", "precision") for n, _, _ in found) and not taken & set(range(i, j)):
             # 'when it flags a message as spam it has to be right 98% of the time': right among what it flags
@@ -877,23 +986,36 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
                 t.tokens[v].forms & set(rules["precision_when"]) for v in range(c + 1, min(i, c + 6)))
                 for c in range(a, i))
             found.append(("precision" if cond else "accuracy", i, j))
-    # 'it has to catch at least 70% of the applications that end up denied': the share of positives found
-    if not any(n == "recall" for n, _, _ in found):
-        for v, tok in enumerate(t.tokens):
-            if not tok.forms & set(rules["recall_verbs"]):
+    # 'being within about $150 on average is fine', 'give or take 3 years': an error bound is a mean absolute error
+    if not any(METRIC_FAMILY.get(n) == "regression" for n, _, _ in found):
+        for i, j in sorted(s for w in rules["error_bounds"] for s in t.find(w)):
+            a, b = t.clause_of(i)
+            k = next((x for x in range(j, min(b, j + 4)) if _num_at(t, x) and (
+                t.tokens[x].is_number or t.tokens[x].lower in L()["number_words"])), None)
+            if k is None or taken & set(range(i, j)):
                 continue
-            for k in range(v + 1, min(len(t), v + 6)):
-                n = _num_at(t, k)
-                if n is None or not t.tokens[k].is_number:
-                    continue
-                e = n[1]
-                if e + 1 < len(t) and t.tokens[e].lower in ("%", "percent") and t.tokens[e + 1].lower == "of" and \
-                        t.span_text(e + 1, min(len(t), e + 4)).lower() != "of the time" and \
-                        not taken & set(range(v, e)):
-                    taken.update(range(v, e + 1))
-                    found.append(("recall", v, v + 1))
-                break
-            if any(n == "recall" for n, _, _ in found):
+            u = _unit(t, _num_at(t, k)[1], L()["time_units"])
+            if u and u[0] < 86400:
+                continue  # 'within 10 ms on average' is a latency
+            if t.tokens[i].lower == "within" and not any(t.has(w) and a <= t.find(w)[0][0] < b + 3
+                                                         for w in rules["on_average"]):
+                continue
+            taken.update(range(i, j))
+            found.append(("mae", i, j))
+            break
+    # 'Of the people we call, at least 1 in 4 should actually buy': a share of those the model picks out
+    if not any(n in ("precision", "accuracy") for n, _, _ in found):
+        for c, tok in enumerate(t.tokens):
+            if tok.lower not in ("of", "among", "amongst") or (tok.lower == "of" and c > 0 and
+                                                               t.tokens[c - 1].lower not in (",", ";", ".", ":")):
+                continue
+            _a, b = t.clause_of(c)
+            v = next((x for x in range(c + 1, min(b, c + 7)) if t.tokens[x].forms & set(rules["precision_when"])), None)
+            if v is None:
+                continue
+            if any(_share_at(t, k) for k in range(v + 1, b)) and not taken & {v}:
+                taken.add(v)
+                found.append(("precision", v, v + 1))
                 break
     for name, ps in L()["metric_complements"].items():
         for p in ps:
@@ -903,6 +1025,18 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
                     found.append((name, i, -j))  # a negative end: the threshold is the complement
     found.sort(key=lambda x: x[1])
     return found
+
+
+def _share_at(t: Text, k: int) -> tuple[float, int] | None:
+    """A share at token k ('70%', '70 percent', 'nine in ten', 'a third') as a fraction, and the index after it."""
+    frac = _fraction_at(t, k)
+    if frac:
+        return frac
+    n = _num_at(t, k)
+    if n and n[1] < len(t) and t.tokens[n[1]].lower in ("%", "percent", "pct") and \
+            (t.tokens[k].is_number or _spelled(t, k, n[1]) or t.tokens[k].lower in L()["number_words"]):
+        return n[0] / 100, n[1] + 1
+    return None
 
 
 def _rate_spans(t: Text) -> list[tuple[int, int]]:
@@ -935,13 +1069,16 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
         said_pct = n is not None and n[1] < len(t) and t.tokens[n[1]].lower in ("%", "percent", "pct")
         bounded_word = n is not None and n[0] >= 2 and t.tokens[k].lower in L()["number_words"] and any(
             t.span_text(max(a, k - 4), k).lower().endswith(c) for c in comps["hi"] + comps["lo"])  # 'at most twenty'
+        frac = _fraction_at(t, k)  # 'one half', 'nine in ten', '1 in 4'
         if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "." or said_pct or _spelled(t, k, n[1])
-                             or bounded_word):
+                             or bounded_word or frac):
             k += 1  # a number word counts only as a percentage ('at least ninety percent')
             continue
-        value, end = n
+        value, end = frac or n
         # a rate: "9 times out of 10"
-        if end + 3 <= len(t) and t.span_text(end, end + 3).lower() in ("times out of",) and end + 3 < len(t) and \
+        if frac:
+            pass
+        elif end + 3 <= len(t) and t.span_text(end, end + 3).lower() in ("times out of",) and end + 3 < len(t) and \
                 t.tokens[end + 3].is_number:
             value, end = value / t.tokens[end + 3].number, end + 4
         elif end + 2 <= len(t) and t.span_text(end, end + 2).lower() == "out of" and end + 2 < len(t) and \
@@ -1021,8 +1158,8 @@ def _metrics(r: Reading) -> tuple[list[PerformanceMetric], FieldSource | None]:
             r.metric_spans = [m for m in mentions if m[1] != i]
             why.append(f"{_quote(r.text, i, abs(j))} is set aside")
     for name, i, j in _metric_mentions(r):
-        if any(m.name == name for m in out):
-            continue
+        if any(m.name == name and m.value is not None for m in out):
+            continue  # 'report F1. Full marks for F1 > 0.93': a later mention may carry the bound
         complement = j < 0  # 'an error rate below 10%' -> an accuracy of at least 0.9
         j = abs(j)
         value, shown = _threshold_near(r, i, j, name)
@@ -1044,6 +1181,11 @@ def _metrics(r: Reading) -> tuple[list[PerformanceMetric], FieldSource | None]:
 
         if complement and value is not None and 0 < value < 1:
             value, shown = round(1 - value, 6), f"1 - {shown}"
+        if any(m.name == name for m in out):
+            if value is not None:
+                out = [PerformanceMetric(name=name, value=value) if m.name == name else m for m in out]
+                why.append(f"{_quote(r.text, i, j)} -> {name} with threshold {shown!r}")
+            continue
         out.append(PerformanceMetric(name=name, value=value))
         why.append(f"{_quote(r.text, i, j)} -> {name}" + (f" with threshold {shown!r}" if value is not None else ""))
     # an accuracy with no number beside another metric: a loose word ('Accuracy expectation: RMSE below $2,500')
@@ -1090,8 +1232,10 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
     per_item = [w for w in lim["per_item"] if w not in ("each", "every", "per")]
     if said(per_item, seg, lemmas) or re.search(r"\bper\s+(?!\w+\s+(?:of\s+)?train)", seg):
         return "inference_latency"
+    trained = said(lim["training"], seg, lemmas) and not said(lim["inference"], seg, lemmas)
     if said(lim["test_set"], seg, set()) or ("test" in seg and re.search(r"whole|entire|all|full", seg)) or \
-            re.search(r"\b(?:whole|entire|full|all)\b(?:\s+\S+){0,4}\s+(?:set|split|batch|file|sample)\b", seg):
+            not trained and re.search(r"\b(?:whole|entire|full|all)\b(?:\s+\S+){0,4}\s+(?:set|split|batch|file|sample|list|rows|table|data|"
+                      r"dataset|records|lot)\b", seg):
         return "inference_time_total"
     if re.search(r"\b(?:each|every)\s+(?!\w+\s+(?:of\s+)?train)", seg):
         return "inference_latency"
@@ -1157,10 +1301,12 @@ def _limits(r: Reading) -> tuple[list[ComplexityMetric], FieldSource | None]:
     sizes = L()["size_units"]
     for k, tok in enumerate(t.tokens):
         m = re.fullmatch(r"(\d+(?:\.\d+)?)(kb|mb|gb)", tok.lower)
+        n = _num_at(t, k) if not m and k not in r.used else None
+        u = _unit(t, n[1], sizes) if n else None
         if m:
             value, start = float(m.group(1)) * sizes[m.group(2)], k
-        elif tok.lower in sizes and k > 0 and t.tokens[k - 1].is_number:
-            value, start = t.tokens[k - 1].number * sizes[tok.lower], k - 1
+        elif n and u and (tok.is_number or tok.lower in L()["number_words"]):  # '1 MB', 'one megabyte', 'fifty megs'
+            value, start, k = n[0] * u[0], k, u[1] - 1
         else:
             continue
         if not any(c.name == "model_size" for c in out):
@@ -1260,6 +1406,8 @@ def _negated(t: Text, i: int) -> bool:
         if low in ("use", "try", "using", "trying") and k > 0:  # "don't use a transformer", "avoid using an SVM"
             return _negated(t, k) if k - 1 >= 0 and t.tokens[k - 1].lower not in (",", ";", ".", "!", "?", ":") \
                 else False
+        if low == "but" and k > 0 and t.tokens[k - 1].lower in ("anything", "everything", "all", "whatever"):
+            return True  # 'anything but a neural network'
         if low in (",", ";", ".", "!", "?", ":", "but", "just", "only", "use", "try"):
             return False
         if low in _NEGATIONS or (low == "t" and k > 0 and t.tokens[k - 1].lower == "'"):
@@ -1386,6 +1534,13 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
             return "pred_seq_len"
         if after.startswith(("window", "- window", "history", "of history", "lookback", "of context")):
             return "input_seq_len"
+        # '12 months in, 3 months out': a particle right after the duration, then a pause
+        for key, words in (("input_seq_len", w["lookback_after"]), ("pred_seq_len", w["horizon_after"])):
+            for p in words:
+                k = end + len(p.split())
+                if t.span_text(end, min(len(t), k)).lower() == p and (k >= len(t) or not t.tokens[k].is_word or
+                                                                     t.tokens[k].lower in ("and", "then", "with")):
+                    return key
         last = None
         for tok in t.tokens[max(0, start - 4):start]:
             for d, key in (("lookback", "input_seq_len"), ("horizon", "pred_seq_len")):
@@ -1420,8 +1575,10 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
         d = direction(k, k + 1)
         if d is None or d in params:
             continue
-        if nxt and nxt not in step_words and nxt not in (",", ".", ";", ")", "and") and not nxt.isdigit() and \
-                _unit(t, k + 1, L()["time_units"]) is None:
+        prev = t.tokens[k - 1].lower if k else ""
+        if nxt and nxt not in step_words and nxt not in (",", ".", ";", ")", "and", "in", "out") and not nxt.isdigit() \
+                and _unit(t, k + 1, L()["time_units"]) is None and \
+                prev not in ("length", "len", "size", "horizon", "lookback", "window", "=", ":"):
             continue  # a number of something else ("96 features")
         params[d] = int(tok.number)
         r.used.add(k)
@@ -1483,6 +1640,10 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
     m = parts.get("test")
     m = m or re.search(r"\b(?:test|testing|hold[\s-]?out|held[\s-]?out)\s+(?:on|with|using|of)?\s*(?:the\s+)?(\d{1,2})\s*(?:%|percent)",
                        low)  # 'test with 20 percent of data', 'hold out 30%'
+    # 'on a 20% held-out test set', 'report R^2 on a 30% test split', 'a 25 percent holdout sample'
+    m = m or next((g for g in re.finditer(r"(?<![\d.])(\d{1,2})\s*(?:%|percent)\s+(?:random\s+|stratified\s+)?(?:held[\s-]?out|hold[\s-]?out|"
+                       r"test(?:ing)?)(?:\s+test)?\s+(?:set|split|sample|data|portion|fold|partition|subset)\b", low)
+                   if int(g.group(1)) <= 50), None)  # a test share is the smaller part
     if m is None:  # 'keep 25% of the 32 cars aside for testing', 'reserve 15 percent for evaluation'
         for c in re.finditer(r"[^.;!?\n]+", low):
             clause = c.group(0)
@@ -1683,7 +1844,8 @@ def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None,
     if open_choice and tgt_src.confidence >= ASK_BELOW and len(cands) > 1 and cands[1][0] >= 2.5:
         tgt_src = tgt_src.model_copy(update={"confidence": 0.3, "evidence": tgt_src.evidence + (
             f"; {cands[1][1]!r} is named too and the instruction leaves the choice open ({open_choice!r})")})
-    vague = next((p for p in L()["vague_objects"] if r.text.has(p)), None)
+    vague = next((p for p in L()["vague_objects"] for a, b in r.text.find(p) if not (  # 'anything except neural nets'
+        b < len(r.text) and r.text.tokens[b].lower in ("except", "but", "besides", "other"))), None)
     if vague and cands and cands[0][0] < 2.5:
         tgt_src = tgt_src.model_copy(update={"value": target or cands[0][1], "confidence": 0.2, "evidence": (
             f"{vague!r} names no column; a guess")})

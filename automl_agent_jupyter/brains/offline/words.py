@@ -248,6 +248,9 @@ class Text:
         return self.tokens[i].text == "." and 0 < i < len(self.tokens) - 1 and self.tokens[i + 1].is_number and \
             self.tokens[i - 1].end == self.tokens[i].start and self.tokens[i].end == self.tokens[i + 1].start
 
+    def tokens_lower(self, i: int, j: int) -> list[str]:
+        return [tok.lower for tok in self.tokens[max(0, i):j]]
+
     def span_text(self, i: int, j: int) -> str:
         if i >= j:
             return ""
