@@ -103,6 +103,10 @@ def effort_ratio(r: dict[str, Any]) -> float:
 
     p = r["probe"]
     if not p.get("epochs"):
+        if p.get("row_ratio") and r.get("share_s"):  # a table: the effort its training share affords (as the probe does)
+            return lc.affordable_ratio(r["family"], p["row_ratio"], lc.probe_cost_s(r["candidate"], r["family"],
+                                                                                    p["units"]),
+                                       p["valid_items"], p["queries"], r["share_s"])
         return p["effort_ratio"]
     full = int(model_entry(r["candidate"]).get("defaults", {}).get("max_epochs", 1))
     # the cost model's price of the probe (as the model agent now computes it), else the measured CPU of old records

@@ -2,7 +2,7 @@
 
 For every benchmark dataset the offline pipeline plans as usual, with top-k large enough that every
 candidate of every plan is probed and kept. Each plan's candidates are then trained by the plan's own
-generated cells (setup .. measure), three at a time as in a default run (top-k 3 shares the budget three
+generated cells (setup .. train), three at a time as in a default run (top-k 3 shares the budget three
 ways), and each candidate's realized validation score, latency and size are read from the train cell's
 RESULTS["tuning"] (ModelAgent.check), beside the probe's raw measurements and its predictions.
 
@@ -68,16 +68,32 @@ def _agent(**settings: Any):
     return AutoMLAgent(**settings)
 
 
+def dataset_source(key: str) -> tuple[Path, str]:
+    """(data path, instruction) of a shared dataset, or of a wide bench table of the dev half (``--datasets
+    cps_wages,...``: written by benchmarks.registry on first use). The check half is never run here."""
+    if key in DATASETS:
+        path, instruction = DATASETS[key]
+        return DATASETS_DIR / path, instruction
+    from benchmarks import registry
+
+    if key not in registry.HALVES["dev"]:
+        raise SystemExit(f"{key}: neither a shared dataset nor a dev table of the wide bench")
+    entry = registry.BY_KEY[key]
+    registry.materialise(entry)
+    return registry.DATA_DIR / entry.folder / entry.data, entry.instructions["cf"]
+
+
 def plan_all(key: str, budget_s: float, seed: int, folder: Path) -> Any:
     """The offline pipeline's plans with every candidate probed and kept (top-k 20), as a Manager."""
-    path, instruction = DATASETS[key]
+    path, instruction = dataset_source(key)
     m = _agent(budget_s=budget_s, top_k=20, seed=seed).manager()
-    m.plan(instruction, data=str(DATASETS_DIR / path), out=folder)
+    m.plan(instruction, data=str(path), out=folder)
     return m
 
 
 def train_group(m: Any, plan: Any, names: list[str], folder: Path) -> dict[str, Any]:
-    """Run the plan's own cells (setup .. measure) for the named candidates; RESULTS of the run."""
+    """Run the plan's own cells (setup .. train) for the named candidates; RESULTS of the run (the test split is
+    never scored: only validation scores, latency and size as trained are read)."""
     from automl_agent_jupyter.agents.model import ModelAgent
     from automl_agent_jupyter.execution import NamespaceExecutor
     from automl_agent_jupyter.tasks import for_task
@@ -91,7 +107,7 @@ def train_group(m: Any, plan: Any, names: list[str], folder: Path) -> dict[str, 
     cells = for_task(pl.requirements.task).cells(sub, pl.requirements, pl.report, settings)
     ex = NamespaceExecutor()
     for cell in cells:
-        if cell.stage in ("save", "predict"):
+        if cell.stage in ("evaluate", "measure", "save", "predict"):  # what training realized is all it needs
             break
         res = ex.run(cell.source, cell.stage)
         if not res.ok:

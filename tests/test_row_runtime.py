@@ -70,3 +70,43 @@ def test_a_forest_answers_from_its_trees_as_it_predicts(forest):
     Z = ns["Z_valid"]
     expected = est.predict_proba(Z)[:, 1] if cls else est.predict(Z)
     np.testing.assert_allclose(ns["member_output"](member, Z), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("task", ["tabular_classification", "tabular_regression"])
+def test_hist_gradient_boosting_predicts_on_one_thread(task):
+    """HistGradientBoosting predicts through OpenMP with every core's thread unless told otherwise (one row took 62 ms
+    at load 8 that way, 1-2 ms on one thread): member_output, which predict.py, evaluate and measure use, runs it on
+    one. The estimator's own predict reads the thread count OpenMP would give it there."""
+    import sklearn.ensemble as ens
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    train, valid, y = _frames()
+    source = templates.render("tabular/preprocess", recipe="trees", recipe_text="trees",
+                              num_cols=[c for c in train.columns if c not in ("Sex", "WeightBand")],
+                              cat_cols=["Sex", "WeightBand"], date_cols=[], mixed_as_categorical=False)
+    ns = {"X_train": train, "X_valid": valid, "X_test": valid, "SEED": 0}
+    exec(compile(source, "preprocess-trees", "exec"), ns)
+    classify = task == "tabular_classification"
+    base = ens.HistGradientBoostingClassifier if classify else ens.HistGradientBoostingRegressor
+    seen = []
+
+    class Watched(base):
+        def predict(self, X):
+            seen.append(_openmp_effective_n_threads())
+            return super().predict(X)
+
+        def predict_proba(self, X):
+            seen.append(_openmp_effective_n_threads())
+            return super().predict_proba(X)
+
+    Watched.__name__ = base.__name__  # the runtime knows it by its class name, as the saved model's
+    target = (y > y.median()).astype(int) if classify else y
+    est = Watched(max_iter=30, random_state=0).fit(ns["Z_train"], target)
+    member = {"name": "hist_gradient_boosting", "kind": "sklearn", "model": est, "weight": 1.0, "task": task,
+              "n_classes": 2 if classify else 0}
+    out = ns["member_output"](member, ns["Z_valid"])
+    expected = est.predict_proba(ns["Z_valid"])[:, 1] if classify else est.predict(ns["Z_valid"])
+    np.testing.assert_allclose(out, expected)
+    assert seen[0] == 1, seen  # inside member_output: one thread
+    if _openmp_effective_n_threads() > 1:  # outside it (a machine with more than one core): the library's default
+        assert seen[-1] > 1, seen

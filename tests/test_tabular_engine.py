@@ -198,3 +198,50 @@ def test_target_scale_and_cross_fit_bag_are_decided_and_replayed(tmp_path):
     clean = _replay(run.folder, False)
     assert clean["selection"]["target_transform"] == choice and clean["replay"]["bag_rounds"] == ran["replay"]["bag_rounds"]
     assert clean["metrics"]["test"]["rmse"] == ran["metrics"]["test"]["rmse"]
+
+
+def test_kernel_and_neighbour_fits_take_the_rows_their_time_affords(tmp_path):
+    """An SVM's fit (rows squared) and a k-NN's search over its rows cannot stop partway: on smoker_status (18k train
+    rows) with 40 s for the whole run, each is fitted on the rows its time affords, predictions of the test rows
+    included, and the whole run holds its budget. pipeline.py replays the same rows (the same trials, the same test F1)."""
+    data = tmp_path / "smoker.csv"  # 25,000 rows: 18,000 train rows, under the SVM's 20,000 (catalogue max_rows)
+    pd.read_csv(dataset("smoker_status/smoker_status_biosignals.csv")).sample(25_000, random_state=0).to_csv(data, index=False)
+    t0 = time.perf_counter()
+    run = AutoMLAgent(budget_s=40, n_plans=1).run(
+        "Predict smoking status (the smoking column) with an SVM or k nearest neighbours; report the F1 score.",
+        data=str(data), out=tmp_path / "run")
+    wall = time.perf_counter() - t0
+    rec = run.record
+    assert wall <= 1.1 * 40 + 5, (wall, rec.timings)
+    n_train = rec.data_report.split["sizes"]["train"]
+    ran = json.loads((run.folder / "results.json").read_text())
+    trials = ran["selection"]["candidates"]["svm_rbf"]["trials"]
+    capped = [t for t in trials if t.get("rounds")]
+    assert capped and all(t["rounds"] < n_train and t["cut_rounds"] == t["rounds"] for t in capped), trials
+    clean = _replay(run.folder, False)
+    assert [t.get("rounds") for t in clean["selection"]["candidates"]["svm_rbf"]["trials"]] == \
+        [t.get("rounds") for t in trials]
+    assert clean["metrics"]["test"]["f1"] == ran["metrics"]["test"]["f1"]
+
+
+def test_the_model_agent_extrapolates_to_the_effort_a_candidate_can_afford(tmp_path):
+    """A probe's score is extrapolated to what the candidate's training can afford in its share of the budget (the
+    cost model's price, no clock): on a large table with little time an SVM (fit ~ rows squared, predictions ~ rows)
+    and a k-NN (predictions ~ rows) are extrapolated to far fewer rows than the table has, and predicted no better
+    than that; with time enough, to every row."""
+    from automl_agent_jupyter.knowledge import learning_curves as lc
+
+    assert lc.affordable_ratio("gradient_boosting", 10.0, 0.1, 1000, 5000, 15.0) == 10.0  # affordable: every row
+    svm = lc.affordable_ratio("kernel", 100.0, 0.05, 1000, 10_000, 15.0)
+    assert 1.0 < svm < 100.0 and abs(0.05 * svm ** 2 + 0.05 * svm * 10 - 15.0) < 0.1  # the share, spent
+    data = tmp_path / "smoker.csv"
+    pd.read_csv(dataset("smoker_status/smoker_status_biosignals.csv")).sample(25_000, random_state=0).to_csv(data, index=False)
+    rec = AutoMLAgent(budget_s=6, n_plans=1).run(
+        "Predict smoking status (the smoking column) with an SVM or k nearest neighbours; report the F1 score.",
+        data=str(data), out=tmp_path / "run", auto=False).record
+    cands = {c.name: c for c in rec.plans[0].candidates}
+    for name in ("svm_rbf", "knn"):
+        p = cands[name].probe
+        assert p["effort_ratio"] < p["row_ratio"] and "affords" in cands[name].basis, (name, p)
+        higher = lc.extrapolate_metric("f1", True, p["metric"], p["row_ratio"], lc.curve("tabular", cands[name].family))
+        assert cands[name].predicted_metric < round(higher[0], 4)  # not credited with rows it will not fit on

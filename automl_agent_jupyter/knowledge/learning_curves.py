@@ -99,6 +99,36 @@ def network_ratio(n_train: int, n_probe: int, epochs: int, full_epochs: int, fit
     return float(2 ** round(math.log2(ratio)))
 
 
+ROW_EXPONENT = {"kernel": 2.0}  # how a fit's CPU grows with its train rows (an RBF SVM's about quadratically; else linearly)
+PREDICT_GROWS = ("kernel", "instance_based")  # every prediction searches the train rows (support vectors, neighbours)
+
+
+def affordable_ratio(family: str, data_ratio: float, probe_cost_s: float, probe_queries: int, queries: int,
+                     share_s: float) -> float:
+    """The effort ratio a tabular candidate's training can afford in ``share_s`` effort seconds, at most ``data_ratio``
+    (train rows over the probe's). From the probe's price in the cost model (``probe_cost_s``: data, not a clock, so
+    the same on a busy machine): at r times the probe's rows the fit costs ``probe_cost_s * r ** ROW_EXPONENT`` and,
+    for kernel and neighbour models, predicting the ``queries`` rows it will predict (validation and test) another
+    ``probe_cost_s * r * queries / probe_queries``. The train cell fits SVMs and k-NN on the rows their time affords
+    and stops boosting, forests and networks at their time, so a large table's full-size prediction is extrapolated
+    to that effort, not to every row."""
+    def cost(r: float) -> float:
+        c = probe_cost_s * r ** ROW_EXPONENT.get(family, 1.0)
+        if family in PREDICT_GROWS:
+            c += probe_cost_s * r * queries / max(1, probe_queries)
+        return c
+
+    if data_ratio <= 1.0 or cost(data_ratio) <= share_s:
+        return max(1.0, data_ratio)
+    if cost(1.0) >= share_s:
+        return 1.0
+    lo, hi = 1.0, data_ratio  # cost grows with r: bisection in log space
+    for _ in range(30):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if cost(mid) <= share_s else (lo, mid)
+    return round(lo, 3)
+
+
 def to_error(metric: str, value: float, higher: bool) -> float:
     """The quantity the power law is fitted on: the gap to a perfect score, or the error metric itself."""
     err = (1.0 - value) if higher and metric in BOUNDED or metric.startswith("f1") else abs(value)

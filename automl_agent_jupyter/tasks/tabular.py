@@ -1,6 +1,7 @@
 """Tabular classification, regression and clustering: reading, profiling, probing and cells."""
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import time
@@ -15,6 +16,7 @@ from ..errors import DataError
 from ..knowledge import catalogue, model_entry, recipe_text
 from ..schema import Candidate, CellSpec, ColumnProfile, DataReport, Plan, Requirements
 from .base import SPLIT_VALUES, TaskModule, importable
+from .modality import TRAIN_SHARE
 from .scoring import CLASSIFICATION_METRICS, CLUSTERING_METRICS, REGRESSION_METRICS
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet", ".gz"}
@@ -449,18 +451,21 @@ class TabularTask(TaskModule):
             self._probe_data = data
         ns = None
         out = []
+        # the effort seconds each candidate's training has: the run's training share over the plan's candidates
+        share_s = TRAIN_SHARE * float(budget_s) / max(1, len(candidates))
         for cand in candidates:
             key = (seed, req.task, report.target, plan.preprocessing.get("recipe"),
-                   plan.preprocessing.get("target_transform"), cand.name, rows)
+                   plan.preprocessing.get("target_transform"), cand.name, rows, round(share_s, 3))
             if key not in self._probe_cache:
                 if ns is None:
                     ns = self._probe_namespace(plan.model_copy(update={"candidates": candidates}), req, report,
                                                data, seed, rows)
-                self._probe_cache[key] = self._probe_one(cand, ns, report, effort)
+                self._probe_cache[key] = self._probe_one(cand, ns, report, effort, share_s)
             out.append(self._probe_cache[key].model_copy(update={"rank": cand.rank}))
         return out
 
-    def _probe_one(self, cand: Candidate, ns: dict[str, Any], report: DataReport, effort: float) -> Candidate:
+    def _probe_one(self, cand: Candidate, ns: dict[str, Any], report: DataReport, effort: float,
+                   share_s: float = math.inf) -> Candidate:
         c = cand.model_copy()
         entry = model_entry(c.name)
         params = dict(entry.get("defaults", {}))  # full size: the catalogue's own trees / iterations
@@ -473,14 +478,14 @@ class TabularTask(TaskModule):
 
             # one thread for every candidate: CPU time then measures the work, whatever else runs beside it
             with threadpool_limits(limits=1):
-                return self._probe_fit(c, entry, params, ns, report, effort)
+                return self._probe_fit(c, entry, params, ns, report, effort, share_s)
         except Exception as exc:  # a candidate that fails its probe is ranked last, with the reason
             c.basis = f"probe failed: {type(exc).__name__}: {str(exc)[:80]}"
             c.predicted_metric = None
             return c
 
     def _probe_fit(self, c: Candidate, entry: dict[str, Any], params: dict[str, Any], ns: dict[str, Any],
-                   report: DataReport, effort: float) -> Candidate:
+                   report: DataReport, effort: float, share_s: float = math.inf) -> Candidate:
         from ..knowledge import learning_curves as lc
         from . import scoring
 
@@ -500,7 +505,14 @@ class TabularTask(TaskModule):
         size_mb = len(pickle.dumps(pipe)) / 2**20
         n_train, n_valid = int(report.split["sizes"]["train"]), int(report.split["sizes"]["valid"])
         n_probe = len(ns["Xp_train"])
-        ratio = max(1.0, n_train / max(1, n_probe))
+        data_ratio = max(1.0, n_train / max(1, n_probe))
+        # what its training can afford (learning_curves.affordable_ratio): every row on a small table; on a large one
+        # the rows an SVM or k-NN is fitted on, or the rounds / epochs boosting, forests and networks get in their time
+        queries = n_valid + 2 * int(report.split["sizes"].get("test", 0))  # validation once, test in evaluate and measure
+        size = {"items": n_probe, "valid_items": len(ns["Xp_valid"]), "epochs": None}
+        units = self.probe_units(c.name, size, report)
+        ratio = lc.affordable_ratio(entry["family"], data_ratio, lc.probe_cost_s(c.name, entry["family"], units),
+                                    len(ns["Xp_valid"]), queries, share_s)
         prior = lc.curve("tabular", entry["family"], entry.get("learning_curve", 0.1))
         higher = scoring.higher_is_better(metric)
         pred, lo, hi = lc.extrapolate_metric(metric, higher, score, ratio, prior)
@@ -510,19 +522,20 @@ class TabularTask(TaskModule):
         # one default fit on every train row, from the cost model (no clock: the same on a busy machine)
         full = {"items": n_train, "valid_items": n_valid, "epochs": None}
         c.predicted_train_s = round(lc.probe_cost_s(c.name, entry["family"], self.probe_units(c.name, full, report)), 3)
-        size = {"items": n_probe, "valid_items": len(ns["Xp_valid"]), "epochs": None}
-        units = self.probe_units(c.name, size, report)
         c.predicted_latency_ms = round(lc.extrapolate_cost("latency", lat_ms, ratio, prior)[0], 3)
         c.predicted_size_mb = round(lc.extrapolate_cost("size", size_mb, ratio, prior)[0], 4)
         c.probe = {"metric": round(score, 5), "items": n_probe, "valid_items": len(ns["Xp_valid"]), "epochs": None,
-                   "effort_ratio": round(ratio, 3), "latency_ms": round(lat_ms, 4), "size_mb": round(size_mb, 5),
+                   "effort_ratio": round(ratio, 3), "row_ratio": round(data_ratio, 3), "queries": queries,
+                   "share_s": round(share_s, 3) if math.isfinite(share_s) else None, "latency_ms": round(lat_ms, 4), "size_mb": round(size_mb, 5),
                    "fit_cpu_s": round(fit_cpu, 3), "predict_cpu_s": round(predict_cpu, 3), "cpu_s": round(cpu_s, 3),
                    "units": round(units, 5), "cost_s": round(lc.probe_cost_s(c.name, entry["family"], units), 4),
                    "curve": prior["key"], "effort": effort}
         sized = f"; probe effort {effort:g} of nominal (sized from the budget)" if effort < 1 else ""
+        afford = "" if ratio >= data_ratio else (f" (the effort its {share_s:.0f} s training share affords, of "
+                                                  f"{data_ratio:.1f}x rows)")
         c.basis = (f"probe: catalogue defaults at full size fitted on {n_probe} train rows, scored on "
                    f"{len(ns['Xp_valid'])} validation rows ({metric} {score:.4f}, {fit_cpu:.2f} CPU s); "
-                   f"{lc.describe(prior)} extrapolates {ratio:.1f}x rows to {n_train}{sized}")
+                   f"{lc.describe(prior)} extrapolates {ratio:.1f}x{afford} to {n_train} train rows{sized}")
         return c
 
     def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, data: pd.DataFrame,
