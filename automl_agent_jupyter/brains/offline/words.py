@@ -94,7 +94,7 @@ def name_words(name: str) -> list[str]:
 
 
 _SUFFIXES = {"ship", "ness", "ment", "hood", "less", "able", "ward", "wise", "like", "dom", "ful", "ing", "ism", "ist",
-             "ity", "ion", "ers", "est"}
+             "ity", "ion", "ers", "est", "ive", "ative", "ible", "ous", "ical", "ic", "ally"}
 
 
 @lru_cache(maxsize=4096)
@@ -114,13 +114,36 @@ def _expand(word: str) -> tuple[str, ...]:
         if splits:
             _, a, b = max(splits)
             return _expand(a) + _expand(b)
+    if word.isalpha() and len(word) >= 5 and not known(word) and word[:2] in table and (
+            known(word[2:]) or word[2:] in table):
+        return _expand(word[:2]) + _expand(word[2:])  # 'nbaffairs' -> number, affairs
+    if word.isalpha() and len(word) >= 5 and not known(word) and not _truncated(word):
+        for k in range(len(word) - 4, len(word) - 1):  # 'bluecol' -> blue, col; 'brainwt' -> brain, weight
+            a, b = word[:k], word[k:]
+            if k >= 3 and known(a) and (b in table and len(b) == 2 or k >= 4 and not known(b) and len(b) >= 3 and
+                                        b not in _SUFFIXES):
+                return (a,) + _expand(b)
+        for k in (3, 4):  # 'recroom' -> rec, room; 'prefarea' -> pref, area (an abbreviated head)
+            a, b = word[:k], word[k:]
+            if len(b) >= 4 and known(b) and not known(a) and b not in _SUFFIXES:
+                return (a, b)
+    if word.isalpha() and len(word) >= 3 and not known(word) and not _truncated(word) and (
+            known(word[1:]) and len(word) >= 5 or word[1:] in table):
+        return (word[0],) + _expand(word[1:])  # 'lwage' -> l, wage ('log wage'); 'hwt' -> h, weight ('heart weight')
     return (word,)
+
+
+def _truncated(word: str) -> bool:
+    """A word cut short of an English word ('unemploy' of unemployed), not two words run together."""
+    return any(known(word + x) for x in ("e", "s", "ed", "ing", "ment", "er", "ion", "ation", "ity", "y", "al", "ence",
+                                         "ance"))
 
 
 def core_words(name: str) -> list[str]:
     """The words of a column name that carry its meaning (abbreviations expanded; no stop words, no units)."""
-    words = [x for w in name_words(name) for x in _expand(w)]
-    core = [w for w in words if w not in STOP and w not in UNIT_WORDS]
+    words = [(x, len(w) > 1 and k == 0 and len(x) == 1) for w in name_words(name) for k, x in enumerate(_expand(w))]
+    core = [w for w, fused in words if fused or w not in STOP and w not in UNIT_WORDS]  # 'sfatal' keeps its 's'
+    words = [w for w, _ in words]
     return core or words
 
 
