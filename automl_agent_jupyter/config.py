@@ -106,6 +106,9 @@ class Settings:
     race: bool = _setting("race", False, "Race the top plans: train them side by side (on the cluster when one is "
                           "set, else on this machine's cores) under the run's budget and keep the best on "
                           "validation.", flag="--race", configurable=True)
+    race_effort: float | None = _setting("race_effort", None, "Reference CPU seconds each raced plan's training is "
+                                         "sized to, its trials fixed up front from the cost model (None: a tenth "
+                                         "of its training time, times its share of the race's cores).", kind=float)
     knowledge_sources: str = _setting("knowledge_sources", "local", "Where retrieval looks: local (the shipped "
                                       "knowledge base) plus any of huggingface, kaggle, arxiv.")
     # ---- the LLM brain (used only when llm names a model)

@@ -76,6 +76,18 @@ class Planning:
     def get(self, plan_id: str) -> Plan:
         return next(p for p in self.plans if p.id == plan_id)
 
+    def release(self) -> None:
+        """While the cells train: a large dataset is not held here beside their own copy (the task decides);
+        :meth:`loaded` reads it again for a revision's probes."""
+        if self.data is not None and self.task.release(self.report):
+            self.data = None
+
+    def loaded(self) -> Any:
+        """The loaded data, read again if :meth:`release` let it go."""
+        if self.data is None:
+            self.data = self.task.profile(self.requirements.data_path or "", self.requirements, self.report.split.get("seed", 0))[1]
+        return self.data
+
 
 class Planner:
     """Plans a run and revises its plans; every step is timed and recorded in ``log``."""
@@ -159,7 +171,7 @@ class Planner:
 
     def _search_models(self, planning: Planning, plans: list[Plan]) -> list[Plan]:
         s = self.settings
-        plans = self.model_agent.rank(plans, planning.requirements, planning.report, planning.data, s.as_dict())
+        plans = self.model_agent.rank(plans, planning.requirements, planning.report, planning.loaded(), s.as_dict())
         if self.model_agent.effort:  # the probe effort sized from the budget, and why (a revision's probes too)
             self.log.record.probe_effort = dict(self.model_agent.effort)
         for p in plans:

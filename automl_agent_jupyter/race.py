@@ -8,7 +8,9 @@ models), else a process on this machine's cores. Every lane runs its cells up to
 setup cell of each sets the same deadline: what is left of the run's budget), then stops. The winner is
 the lane whose validation verdict (:meth:`Implementation.judge_on_validation`, the verdict that decides
 revisions) passes, best validation score first; only the winner goes on to evaluate, measure and save,
-so the test split is scored once, for the final model. The other lanes are recorded as trained and set
+so the test split is scored once, for the final model. A lane's training is sized by effort (reference CPU
+seconds from the cost model, see :class:`Lane`), not by how much wall time its worker got, so a plan chooses
+the same models raced as run one after another. The other lanes are recorded as trained and set
 aside before their test split (``RunRecord.trained``), and ``RunRecord.race`` says it was a race: the
 plans, their validation scores and times, where they ran, and the winner.
 
@@ -39,15 +41,32 @@ def lane_resources(cells: list[CellSpec]) -> dict[str, float]:
     return {"num_cpus": 1, "num_gpus": 1 if wants_gpu else 0}
 
 
+RACE_EFFORT_SHARE = 0.1  # a lane's effort: this share of its training time in reference CPU seconds, x its share of the
+# race's cores (the rest: slack for the cost model's error, a busy machine, the cells around training)
+
+
 class Lane(Implementation):
     """One plan of a race: its cells run in a worker of its own, rendered without the cluster (the lane is
-    the unit of work there) and with its Optuna trials in memory (lanes must not share one SQLite file)."""
+    the unit of work there) and with its Optuna trials in memory (lanes must not share one SQLite file).
+
+    Its training is sized by effort, not by the clock (``effort_s``: reference CPU seconds, the cost model's
+    units): the task module fixes its trials up front from it (tabular: ``TabularTask.effort_plan``), so the
+    plan chooses the same models whether it ran alone or beside the other lanes on shared cores; the deadline
+    only caps. ``cores``: the CPUs the race has for its lanes (its share of them scales the effort)."""
 
     worker: Any = None
 
+    def __init__(self, *args: Any, cores: float, lanes: int, **kwargs: Any) -> None:
+        self.cores, self.lanes = cores, lanes
+        super().__init__(*args, **kwargs)
+
     def cell_settings(self) -> dict[str, Any]:
         if getattr(self, "_cell_settings", None) is None:
-            self._cell_settings = {**super().cell_settings(), "storage": None, "cluster": None}
+            base = super().cell_settings()
+            effort = self.settings.race_effort
+            if effort is None:  # from the budget and the race's cores alone: the same in a race and one by one
+                effort = RACE_EFFORT_SHARE * base["budget_s"] * min(1.0, self.cores / max(1, self.lanes))
+            self._cell_settings = {**base, "storage": None, "cluster": None, "effort_s": round(effort, 2)}
         return dict(self._cell_settings)
 
 
@@ -160,6 +179,7 @@ def race_plans(manager: Any, slots: int | None = None) -> Implementation | None:
     (default all; 1 runs the same lanes one after another, each with the whole budget: the benchmark's
     baseline)."""
     planning, log = manager._planned(), manager._log()
+    planning.release()  # a large table: each lane reads its own copy
     rec, settings = log.record, manager.settings
     plans = [p for p in planning.plans if p.state == "proposed" and (p.verdict is None or p.verdict.passed)]
     plans = plans[:max(1, settings.n_plans)] or [planning.get(rec.selected_plan or "")]
@@ -168,8 +188,13 @@ def race_plans(manager: Any, slots: int | None = None) -> Implementation | None:
     lanes: list[Lane] = []
     t0 = time.perf_counter()
     try:
+        cores = float(os.cpu_count() or 1)
+        if on_ray:
+            import ray
+
+            cores = float(ray.cluster_resources().get("CPU", 1))  # the workers' (a head with none adds none)
         for plan in plans:
-            lane = Lane(log, planning, plan, manager.operation_agent)
+            lane = Lane(log, planning, plan, manager.operation_agent, cores=cores, lanes=len(plans))
             lanes.append(lane)
         manager.on_event("race", "start", {"plans": [p.id for p in plans], "where": "ray" if on_ray else "local"})
         gate = {id(ln): ln.gate for ln in lanes}
@@ -241,6 +266,7 @@ def _decide(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]], s
                      "passed_on_validation": bool(ln.valid_verdict and ln.valid_verdict.passed),
                      "status": "winner" if ln is winner else s["status"], "trained_s": s.get("seconds"),
                      "worker": s.get("worker"), **({"node": s["node"]} if "node" in s else {}),
+                     "effort": ((s.get("results") or {}).get("selection") or {}).get("effort"),
                      **({"error": s["error"]} if "error" in s else {})})
     rec.race = {"plans": rows, "winner": winner.plan.id if winner else None, "metric": metric,
                 "higher_is_better": higher_is_better(metric), "decided_on": f"validation {metric}",

@@ -86,3 +86,39 @@ def test_a_table_that_does_not_fit_in_memory_is_refused_in_one_line(tmp_path):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     out = proc.stdout + proc.stderr
     assert "on disk" in out and "cluster" in out and "status: failed" in out, out
+
+
+def test_a_large_train_split_trains_on_a_sample_the_cost_model_sizes_and_boosting_stops_at_the_deadline(tmp_path):
+    """Where the cost model prices the candidates' default fits on every train row over a third of the budget,
+    the load cell keeps a random sample of the train rows (never under SAMPLE_MIN_ROWS; said in the cell and the
+    record); HistGradientBoosting on a large split grows in chunks of iterations, so the deadline stops it."""
+    from automl_agent_jupyter.execution import NamespaceExecutor
+    from automl_agent_jupyter.schema import Candidate, Plan, Requirements
+
+    df = pd.read_csv(dataset("banana_quality/banana_quality.csv"))
+    big = pd.concat([df] * 20, ignore_index=True)  # 160,000 rows: 112,000 train rows
+    path = tmp_path / "bananas.parquet"
+    big.to_parquet(path, index=False)
+    req = Requirements.model_validate({"problem": {"downstream_task": "tabular_classification"},
+                                       "dataset": [{"target_variables": ["Quality"], "path": str(path)}]})
+    task = tabular.TabularTask()
+    report, _ = task.profile(str(path), req, 0)
+    names = ["lightgbm", "hist_gradient_boosting", "xgboost"]
+    assert task.train_sample(names, report, budget_s=600) is None  # every train row fits the budget
+    sample = task.train_sample(names, report, budget_s=3)
+    assert sample["rows"] == tabular.SAMPLE_MIN_ROWS and sample["of"] == report.split["sizes"]["train"] == 112_000
+    assert sample["cost_all_rows_s"] > sample["allowed_s"] == 1.0
+    plan = Plan(id="P1", title="HistGradientBoosting", candidates=[Candidate(name="hist_gradient_boosting")],
+                preprocessing={"recipe": "trees"})
+    cells = task.cells(plan, req, report, {"run_dir": str(tmp_path / "run"), "budget_s": 3, "seed": 0})
+    assert "Subsampled for time: one default fit of hist_gradient_boosting" in cells[1].source  # said in the cell
+    executor = NamespaceExecutor()
+    for cell in cells[:4]:  # setup, load and split, preprocess, train
+        result = executor.run(cell.source, cell.stage)
+        assert result.ok, (cell.stage, result.error)
+    results = executor.namespace["RESULTS"]
+    assert results["split"]["sizes"]["train"] == tabular.SAMPLE_MIN_ROWS  # trained on the sample...
+    assert results["split"]["train_sample"]["of"] == 112_000  # ...and the record says of how many and why
+    assert results["split"]["sizes"]["valid"] == report.split["sizes"]["valid"]  # validation keeps every row
+    first = results["selection"]["candidates"]["hist_gradient_boosting"]["trials"][0]
+    assert first["cut_rounds"] and first["cut_rounds"] < 100, first  # its defaults' 100 iterations, stopped in time

@@ -66,3 +66,25 @@ def test_a_lane_asks_for_a_gpu_only_for_a_torch_plan(bananas, tmp_path):
             wants[plan.id] = torch_plan
             assert lane_resources(cells) == {"num_cpus": 1, "num_gpus": 1 if torch_plan else 0}
         assert any(wants.values()) if data.endswith(".npz") else not any(wants.values()), wants
+
+
+def test_a_plan_chooses_the_same_models_raced_as_run_one_after_another(tmp_path):
+    """The lanes' trials are fixed up front from the cost model (race_effort reference CPU seconds), so running
+    them side by side on shared cores, or one after another, chooses the same models with the same validation
+    scores; the generous budget only caps (nothing was cut, checked)."""
+    from automl_agent_jupyter.manager import Manager
+    from automl_agent_jupyter.race import race_plans
+
+    data = banana_sample(tmp_path, rows=1000)
+    got = {}
+    for mode, slots in (("race", None), ("one by one", 1)):
+        m = Manager(Settings(n_plans=2, top_k=2, seed=0, budget_s=120, race=True, race_effort=1.0, storage="memory"))
+        m.plan("Classify banana quality as Good or Bad", data=data, out=tmp_path / mode.replace(" ", "_"))
+        race_plans(m, slots=slots)
+        rows = m.log.record.race["plans"]
+        assert m.log.record.race["lanes_at_once"] == (slots or 2) and len(rows) == 2
+        for r in rows:
+            assert r["effort"]["cpu_s"] == 1.0 and not r["effort"]["capped_by_deadline"], r  # the effort all ran
+        got[mode] = {r["plan"]: (r["model"], r["valid"]["f1"], r["effort"]["search_trials_run"]) for r in rows}
+    assert got["race"] == got["one by one"]
+    assert any(trials and any(trials.values()) for _, _, trials in got["race"].values())  # a search ran too

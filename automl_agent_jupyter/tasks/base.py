@@ -101,6 +101,11 @@ class TaskModule(ABC):
                 "Save the model with predict.py and serve.py (a FastAPI /predict endpoint)."]
 
     # ---------------------------------------------------------------- operation agent
+    def release(self, report: DataReport) -> bool:
+        """Before the cells run: let go of what planning holds of a large dataset (the cells read their own
+        copy); True when the loaded data should be dropped too (planning reloads it for a revision)."""
+        return False
+
     def replay_cells(self, cells: list[CellSpec], results: dict[str, Any]) -> list[CellSpec]:
         """The cells as the standalone pipeline.py / pipeline.ipynb run them: by default as they ran. A task
         whose training stops on the clock fixes there what the run completed, so a rerun fits the same model."""

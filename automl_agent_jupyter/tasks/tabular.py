@@ -26,6 +26,7 @@ MEASURE_CAP_S = 1.5  # the one-row latency loop of the measure cell stops after 
 REPLAY_LINE = "REPLAY = None  # None: a live run, trials run until the deadline; pipeline.py holds the trials the run completed"
 SAMPLE_ROWS = 200_000  # larger tables are profiled (unique values, duplicates) on a random sample of this many rows
 MEMORY_FACTOR = 3  # peak memory of reading, splitting and training, as a multiple of the table as read
+RELEASE_MB = 50  # a table this large in memory is let go by planning while the cells (their own copy) train
 _CACHE: dict[str, Any] = {}
 PROBE_ROWS = 2000  # train rows every candidate is fitted on at full effort (all of them when fewer)
 PROBE_MIN_ROWS = 250  # the fewest rows a smaller probe effort goes down to
@@ -43,6 +44,10 @@ PROBE_WORK = {
     "linear": lambda n, v, d, k: n * d * k,
     "hierarchical": lambda n, v, d, k: n * n * d,
 }
+EFFORT_SEARCH_SHARE = 0.8  # a fixed effort's share for the candidates' trials; the rest is the final fit's
+EFFORT_MAX_SEARCH = 40  # search trials per candidate at most under a fixed effort
+SAMPLE_SHARE = 1 / 3  # the candidates' default fits on the train rows may cost this share of the budget (cost model)...
+SAMPLE_MIN_ROWS = 100_000  # ...else training takes a random sample of the train rows, never fewer than this many
 
 
 def _check_path(path: str) -> Path:
@@ -295,7 +300,9 @@ class TabularTask(TaskModule):
             notes.append(f"large table ({len(df):,} rows, {extra['memory_mb']:,.0f} MB in memory as read, compact "
                          f"dtypes): unique values, duplicates and text columns profiled on a random sample of "
                          f"{len(sample):,} rows; missing values and classes counted on all rows; the model agent "
-                         f"probes on at most {PROBE_ROWS} train rows (sized from the budget); training uses every train row")
+                         f"probes on at most {PROBE_ROWS} train rows (sized from the budget); training uses every train row unless the "
+                         "cost model prices the candidates' default fits on them over a third of the budget (then a "
+                         "random sample, said in the load cell)")
         dups = int(sample.duplicated().sum())
         report = DataReport(path=str(Path(path).resolve()), rows=len(df), columns=df.shape[1], target=target,
                             missing_cells=int(missing.sum()),
@@ -364,6 +371,15 @@ class TabularTask(TaskModule):
             parts = parts[y.notna()]
         report.split = self.split_policy(req, y, seed, parts)
         return report, df
+
+    def release(self, report: DataReport) -> bool:
+        """A large table (RELEASE_MB in memory) is not kept by planning beside the cells' own copy while they
+        train: the read cache and the probes' data go; a revision's probes read it again."""
+        if report.extra.get("memory_mb", 0) < RELEASE_MB:
+            return False
+        _CACHE.clear()
+        self._probe_data, self._probe_cache = None, {}
+        return True
 
     def split_policy(self, req: Requirements, y: pd.Series, seed: int, parts: pd.Series | None = None) -> dict[str, Any]:
         if parts is not None:  # the user's own split column: its test rows are the test split
@@ -659,7 +675,53 @@ class TabularTask(TaskModule):
             "latency_limit_ms": next((c.value for c in req.problem.complexity_metrics
                                       if c.name == "inference_latency"), None),
             "n_clusters": req.problem.n_clusters or max(2, len(report.class_counts) or 2),
+            "effort": self.effort_plan(cand_specs, report, settings.get("effort_s")),
+            "train_sample": None if task == "tabular_clustering" else
+            self.train_sample([c.name for c in plan.candidates], report, float(settings.get("budget_s", 60))),
         }
+
+    def train_sample(self, names: list[str], report: DataReport, budget_s: float) -> dict[str, Any] | None:
+        """A random sample of the train rows for training, when the cost model prices one default fit of every
+        candidate on all of them (``probe_cost_s``, reference CPU seconds) over SAMPLE_SHARE of the budget: the
+        rows that bring it within (linear in rows, as histogram boosting is), never under SAMPLE_MIN_ROWS; None
+        when every train row fits. Validation and test keep every row."""
+        from ..knowledge import learning_curves as lc
+
+        sizes = report.split.get("sizes", {})
+        n_train = int(sizes.get("train", 0))
+        if n_train <= SAMPLE_MIN_ROWS or not names:
+            return None
+        full = {"items": n_train, "valid_items": int(sizes.get("valid", 0)), "epochs": None}
+        cost = sum(lc.probe_cost_s(n, model_entry(n)["family"], self.probe_units(n, full, report)) for n in names)
+        allowed = SAMPLE_SHARE * budget_s
+        if cost <= allowed:
+            return None
+        rows = max(SAMPLE_MIN_ROWS, int(n_train * allowed / cost))
+        return {"rows": rows, "of": n_train, "cost_all_rows_s": round(cost, 1), "allowed_s": round(allowed, 1),
+                "why": f"one default fit of {', '.join(names)} on all {n_train:,} train rows is priced at {cost:,.0f} "
+                       f"reference CPU s by the cost model, over {allowed:,.0f} s ({SAMPLE_SHARE:.0%} of the {budget_s:.0f} s "
+                       f"budget): training uses a random {rows:,} of them; validation and test keep every row"}
+
+    def effort_plan(self, specs: dict[str, Any], report: DataReport, effort_s: float | None) -> dict[str, Any] | None:
+        """The train cell's trials fixed up front (a raced plan: ``effort_s`` reference CPU seconds), so the models
+        it chooses do not depend on how much of the machine its worker got: every portfolio configuration, then
+        search trials per candidate as many as its share of the effort buys at the cost model's price of one
+        default fit on every train row (``probe_cost_s``, the model agent's units). None: trials until the
+        deadline (a run on its own)."""
+        if effort_s is None or "portfolio" not in next(iter(specs.values()), {}):
+            return None
+        from ..knowledge import learning_curves as lc
+
+        sizes = report.split.get("sizes", {})
+        full = {"items": int(sizes.get("train", 0)), "valid_items": int(sizes.get("valid", 0)), "epochs": None}
+        share = EFFORT_SEARCH_SHARE * float(effort_s) / len(specs)
+        cost, trials = {}, {}
+        for name, spec in specs.items():
+            cost[name] = lc.probe_cost_s(name, model_entry(name)["family"], self.probe_units(name, full, report))
+            bought = int(share / max(cost[name], 1e-6)) - len(spec["portfolio"])
+            trials[name] = min(EFFORT_MAX_SEARCH, max(0, bought)) if spec["space"] else 0
+        return {"cpu_s": round(float(effort_s), 2), "search_trials": trials,
+                "fit_cost_s": {n: round(c, 3) for n, c in cost.items()}}
 
     def replay_cells(self, cells: list[CellSpec], results: dict[str, Any]) -> list[CellSpec]:
         """The train cell with the trials, refit and latency verdicts of the run instead of the clock."""
