@@ -211,6 +211,14 @@ def durations(r: Reading) -> list[Quantity]:
             i += 1
             continue
         n = _num_at(t, i)
+        den = L()["fraction_words"].get(t.tokens[n[1]].lower) if n and n[1] + 2 < len(t) else None
+        if n and den and t.tokens[n[1] + 1].lower == "of":  # 'a tenth of a second', 'two thirds of an hour'
+            k = n[1] + 2 + (t.tokens[n[1] + 2].lower in ("a", "an", "the"))
+            u = _unit(t, k, units)
+            if u:
+                out.append(Quantity(n[0] / den * u[0], i, u[1], n[0] / den, u[0]))
+                i = u[1]
+                continue
         if n:
             value, j = n
             u = _unit(t, j, units)
@@ -321,6 +329,11 @@ def _filter_question(r: Reading) -> bool:
         score, spans, _ = _name_match(r, c)
         if score < 3:
             continue
+        for a, _b in spans:  # 'Which cars have more than 6 cylinders?': the comparator and number before the name
+            before = t.span_text(max(0, a - 4), a).lower()
+            if a >= 2 and t.tokens[a - 1].is_number and a - 1 not in metric_words and any(
+                    before.endswith(x + " " + t.tokens[a - 1].text.lower()) for x in comps):
+                return True
         for _a, b in spans:
             for off in range(4):  # 'a murder rate above 10': a word or two of the column's noun before the comparator
                 after = t.span_text(b + off, min(len(t), b + off + 4)).lower()
@@ -352,7 +365,7 @@ def _count_question(t: Text) -> bool:
     # 'How many employees in the Sales department left?': a past event, already in the rows
     past = any(_past_tense(t.tokens[k].lower) for k in range(spans[0][1], b))
     # 'How many messages are spam?': a set of rows described (plural, no single item asked about)
-    plural = any(in_clause(w) for w in ("are", "were")) and not any(
+    plural = any(in_clause(w) for w in ("are", "were", "have")) and not any(
         in_clause(w) for w in ("this", "a", "an", "each", "every", "one", "per", "that"))
     return past or plural or any(in_clause(p) for p in L()["not_ml"]["count_question"])
 
@@ -1416,6 +1429,8 @@ def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource 
         for i, j in t.find(p):
             if taken & set(range(i, j)):
                 continue
+            if j - i == 1 and t.tokens[i].lower not in (p, p + "s", p + "es") and not t.tokens[i].fixed_from:
+                continue  # a one-word name as written, not a verb's form ('boost' is no 'boosting')
             longer = [q for _, q in claims if len(q.split()) > len(p.split()) and any(
                 a <= i and j <= b for a, b in t.find(q))]
             if longer and not any(q in [pp for k2, pp in phrases if k2 == key] for q in longer):
@@ -1425,7 +1440,16 @@ def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource 
     hits.sort()
     # 'no random forests', 'not a CNN', 'without XGBoost' rule a model out; 'Transformer or naive Bayes?' followed by
     # a choice only weighs options
-    hits = [h for h in hits if not _negated(t, h[0])]
+    banned = L()["model_ruled_out_after"]
+    out_keys = {h[1] for h in hits if _negated(t, h[0]) or any(  # 'no ... boosting', 'Gradient boosting is not allowed'
+        t.span_text(e, min(len(t), e + 5)).lower().startswith(tuple(b for b in banned)) or
+        t.span_text(e + 1, min(len(t), e + 6)).lower().startswith(tuple(banned))
+        for e in [h[0] + len(h[2].split())])}
+    hits = [h for h in hits if h[1] not in out_keys]
+    generic = {(e["key"], p) for e in L()["models"] for p in e.get("generic", [])}
+    families = {h[1]: (cat.get(h[1]) or {}).get("family") for h in hits}
+    hits = [h for h in hits if not ((h[1], re.sub(r"[\s-]+", " ", h[2].lower())) in generic and any(  # 'gradient boosting XGBoost'
+        k != h[1] and families.get(k) == families[h[1]] for _, k, _s in hits))]
     asked = [h for h in hits if _in_question(t, h[0])]
     if asked and len(asked) < len(hits):
         hits = [h for h in hits if h not in asked]
@@ -1489,6 +1513,8 @@ def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
             n = (float(homophones[w]), k + 1)
         if not n or w in ("a", "an", "half", "single"):
             continue
+        if k >= 2 and t.tokens[k - 1].lower in ("to", "or", "-") and _num_at(t, k - 2):
+            continue  # 'try 2 to 4 clusters': a range to search, not a count
         value, end = n
         if end < len(t) and t.tokens[end].lower == "-":
             end += 1  # '2-component'
@@ -1575,11 +1601,14 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
                   "lags", "sample", "samples", "row", "rows")
 
     def direction(start: int, end: int) -> str | None:
+        if end < len(t) and t.tokens[end].lower in step_words:
+            end += 1  # 'a 12-step horizon', '96 past steps'
         after = " ".join(tok.lower for tok in t.tokens[end:end + 2])
         w = L()["windows"]
-        if re.search(r"\bahead\b|\binto the future\b", after) or after.startswith("horizon"):
+        if re.search(r"\bahead\b|\binto the future\b", after) or after.startswith(("horizon", "future", "forward")):
             return "pred_seq_len"
-        if after.startswith(("window", "- window", "history", "of history", "lookback", "of context")):
+        if after.startswith(("window", "- window", "history", "of history", "lookback", "look back", "of context",
+                             "context", "past", "previous", "preceding", "prior", "historical", "lag", "input")):
             return "input_seq_len"
         # '12 months in, 3 months out': a particle right after the duration, then a pause
         for key, words in (("input_seq_len", w["lookback_after"]), ("pred_seq_len", w["horizon_after"])):
@@ -1623,7 +1652,9 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
         if d is None or d in params:
             continue
         prev = t.tokens[k - 1].lower if k else ""
-        if nxt and nxt not in step_words and nxt not in (",", ".", ";", ")", "and", "in", "out") and not nxt.isdigit() \
+        if nxt and nxt not in step_words and nxt not in (",", ".", ";", ")", "and", "in", "out", "past", "previous",
+                                                         "preceding", "prior", "historical", "future", "ahead",
+                                                         "forward") and not nxt.isdigit() \
                 and _unit(t, k + 1, L()["time_units"]) is None and \
                 prev not in ("length", "len", "size", "horizon", "lookback", "window", "=", ":"):
             continue  # a number of something else ("96 features")
@@ -1654,6 +1685,14 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
         a, b = int(m.group(1)), int(m.group(2))
         return {"train": a / 100, "test": b / 100}, None, _src({"train": a / 100, "test": b / 100}, 0.9,
                                                                  repr(m.group(0)))
+    # 'split the data 70:30', 'a 90-10 train-test split': two shares that make 100, in a sentence about a split
+    for m in re.finditer(r"(?<![\d.])(\d{1,2})\s*(?::|-)\s*(\d{1,2})(?!\d|\.\d|\s*%)", low):
+        a, b = int(m.group(1)), int(m.group(2))
+        sent = re.search(r"[^.;!?\n]*$", low[:m.start()]).group(0) + low[m.start():].split(".")[0]
+        if a + b == 100 and a > b and re.search(r"\b(?:split|train\w*|test\w*|hold[\s-]?out|partition)\b", sent):
+            _use_chars(r, m.start(), m.end())
+            return {"train": a / 100, "test": b / 100}, None, _src({"train": a / 100, "test": b / 100}, 0.85,
+                                                                     repr(m.group(0)))
     # '60% train, 20% validation, 20% test': each share named by its part
     named = {}
     for g in re.finditer(r"(\d{1,2})\s*(?:%|percent)\s*(?:of (?:the )?(?:data|rows)\s*)?(?:for\s+|as\s+|to\s+)?(?:the\s+)?"
@@ -1691,6 +1730,17 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
     m = m or next((g for g in re.finditer(r"(?<![\d.])(\d{1,2})\s*(?:%|percent)\s+(?:random\s+|stratified\s+)?(?:held[\s-]?out|hold[\s-]?out|"
                        r"test(?:ing)?)(?:\s+test)?\s+(?:set|split|sample|data|portion|fold|partition|subset)\b", low)
                    if int(g.group(1)) <= 50), None)  # a test share is the smaller part
+    if m is None:  # 'keep one fifth of the rows for testing', 'hold out a quarter of the data'
+        for k in range(len(t)):
+            frac = _fraction_at(t, k)
+            if frac and 0 < frac[0] <= 0.5 and not set(range(k, frac[1])) & r.used:
+                a, b = t.clause_of(k)
+                clause = " ".join(t.tokens_lower(a, b))
+                if re.search(r"\b(?:aside|apart|reserve[ds]?|held|hold|holdout|test|testing|evaluation|unseen)\b", clause) \
+                        and not any(a <= i < b for _, i, _j in _metric_mentions(r)):
+                    r.used.update(range(k, frac[1]))
+                    share = round(frac[0], 6)
+                    return {"test": share}, None, _src({"test": share}, 0.85, _quote(t, k, frac[1]) + " for testing")
     if m is None:  # 'keep 25% of the 32 cars aside for testing', 'reserve 15 percent for evaluation'
         for c in re.finditer(r"[^.;!?\n]+", low):
             clause = c.group(0)
