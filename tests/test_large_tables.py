@@ -70,6 +70,14 @@ def test_a_large_table_is_profiled_on_a_sample_and_says_so(tmp_path):
     assert any("random sample of 200,000 rows" in n and "training uses every train row" in n for n in report.notes)
     assert report.class_counts == {str(k): int(v) for k, v in big["Quality"].value_counts().items()}
     assert report.split["sizes"]["train"] + report.split["sizes"]["valid"] + report.split["sizes"]["test"] == len(big)
+    from automl_agent_jupyter.planning import Planning
+
+    planning = Planning(requirements=req, report=report, data=data, metric="f1", plans=[])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tabular, "RELEASE_MB", 0)  # as a table of millions of rows
+        planning.release()
+    assert planning.data is None and not tabular._CACHE  # not held beside the cells' own copy while they train...
+    assert planning.loaded().equals(data)  # ...and read again for a revision's probes
 
 
 def test_a_table_that_does_not_fit_in_memory_is_refused_in_one_line(tmp_path):

@@ -562,40 +562,45 @@ class TabularTask(TaskModule):
 
         split_col = report.split.get("split_column")
         parts = split_parts(data, split_col) if split_col else None
+        # the split is made on row numbers and only the probe's rows are taken from the table: the same rows as
+        # splitting the whole table, without copies of it (a table of millions of rows)
         if report.target:
-            keep = data[report.target].notna()
-            df = data.drop(columns=list(report.dropped_columns))[keep].reset_index(drop=True)
-            X, y = df.drop(columns=[report.target]), df[report.target]
+            keep = data[report.target].notna().to_numpy()
+            y = data[report.target][keep].reset_index(drop=True)
         else:  # clustering without labels: a placeholder label, never fitted or scored on
-            keep = pd.Series(True, index=data.index)
-            X = data.drop(columns=list(report.dropped_columns)).reset_index(drop=True)
-            y = pd.Series(np.zeros(len(X), dtype=int))
+            keep = np.ones(len(data), dtype=bool)
+            y = pd.Series(np.zeros(len(data), dtype=int))
         y = y.astype(str).astype("category").cat.codes if req.task != "tabular_regression" else y.astype(float)
         strat = y if req.task == "tabular_classification" else None
+        rows_kept = np.flatnonzero(keep)  # the table's row of each kept row
+        idx = np.arange(len(y))
         if parts is not None:  # only the user's train and valid rows (never a test row) feed the probe
             part = parts[keep].reset_index(drop=True).to_numpy()
-            X_tr, y_tr = X[part == "train"], y[part == "train"]
+            tr = idx[part == "train"]
             if (part == "valid").any():
-                X_va, y_va = X[part == "valid"], y[part == "valid"]
+                va = idx[part == "valid"]
             else:  # carved from the user's train rows, as the load_split cell does
-                X_tr, X_va, y_tr, y_va = train_test_split(
-                    X_tr, y_tr, test_size=report.split["valid_size_of_rest"], random_state=seed,
-                    stratify=safe_stratify(y_tr, report.split["valid_size_of_rest"]) if strat is not None else None)
+                tr, va = train_test_split(tr, test_size=report.split["valid_size_of_rest"], random_state=seed,
+                                          stratify=safe_stratify(y.iloc[tr], report.split["valid_size_of_rest"])
+                                          if strat is not None else None)
         else:
-            X_rest, _, y_rest, _ = train_test_split(X, y, test_size=report.split["test_size"], random_state=seed,
-                                                    stratify=safe_stratify(strat, report.split["test_size"]))
-            X_tr, X_va, y_tr, y_va = train_test_split(X_rest, y_rest, test_size=report.split["valid_size_of_rest"],
-                                                      random_state=seed, stratify=None if strat is None else
-                                                      safe_stratify(y_rest, report.split["valid_size_of_rest"]))
+            rest, _ = train_test_split(idx, test_size=report.split["test_size"], random_state=seed,
+                                       stratify=safe_stratify(strat, report.split["test_size"]))
+            tr, va = train_test_split(rest, test_size=report.split["valid_size_of_rest"], random_state=seed,
+                                      stratify=None if strat is None else
+                                      safe_stratify(y.iloc[rest], report.split["valid_size_of_rest"]))
 
-        def sub(X_, y_, n):
-            if n >= len(X_):
-                return X_, y_
-            return train_test_split(X_, y_, train_size=n, random_state=seed,
-                                    stratify=safe_stratify(y_, len(X_) - n) if strat is not None else None)[::2]
+        def sub(ix, n):
+            if n < len(ix):
+                ix = train_test_split(ix, train_size=n, random_state=seed, stratify=safe_stratify(
+                    y.iloc[ix], len(ix) - n) if strat is not None else None)[0]
+            X_ = data.iloc[rows_kept[ix]].drop(columns=list(report.dropped_columns) + ([report.target] if report.target
+                                                                                      else []))
+            X_.index = ix
+            return X_, y.iloc[ix]
 
-        Xp_train, yp_train = sub(X_tr, y_tr, rows)
-        Xp_valid, yp_valid = sub(X_va, y_va, PROBE_VALID_ROWS)
+        Xp_train, yp_train = sub(tr, rows)
+        Xp_valid, yp_valid = sub(va, PROBE_VALID_ROWS)
         ctx = self.context(plan, req, report, {"run_dir": "", "run_id": "", "seed": seed})
         ns: dict[str, Any] = {"SEED": seed, "X_train": Xp_train, "X_valid": Xp_valid, "N_CLUSTERS": ctx["n_clusters"],
                               "Xp_train": Xp_train, "Xp_valid": Xp_valid, "yp_train": yp_train, "yp_valid": yp_valid,
