@@ -88,6 +88,8 @@ def _num_at(t: Text, i: int) -> tuple[float, int] | None:
         return float("0." + t.tokens[i + 1].text), i + 2
     if tok.is_number:
         nxt = t.tokens[i + 1] if i + 1 < len(t) else None
+        if nxt is not None and nxt.lower in ("thousand", "million", "billion", "grand") and "." not in tok.text[-1:]:
+            return tok.number * L()["count_multipliers"][nxt.lower], i + 2  # '50 grand', '2 million'
         if nxt is not None and nxt.start == tok.end and nxt.lower in ("k", "m", "bn", "mn") and \
                 (i == 0 or t.tokens[i - 1].text in ("$", "€", "£") or nxt.lower == "k"):  # '$60k', '20k rows'
             return tok.number * L()["count_multipliers"][{"bn": "b", "mn": "m"}.get(nxt.lower, nxt.lower)], i + 2
@@ -275,9 +277,13 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     col_words = {w for c in r.columns for w in name_words(c)}  # 'the car models' of a column 'model'
     metric_words = {k for _, i, j in _metric_mentions(r) for k in range(i, abs(j))}  # 'mean' of 'mean absolute error'
 
+    bound_clauses = {t.clause_of(i) for _, i, _j in _metric_mentions(r) if _j > 0 and t.tokens[i].lower in (
+        "off", "within", "give", "plus", "average", "mean", "typical", "miss", "wrong")}  # 'off by 50k on average'
+
     def said(phrases: list[str]) -> str | None:  # never in a metric's name; 'top 10%' is a share, not an ordering
         return next((p for p in phrases for a, b in t.find(p) if not set(range(a, b)) & metric_words and
-                     not (b < len(t) and t.tokens[b].lower in ("%", "percent"))), None)
+                     not (b < len(t) and t.tokens[b].lower in ("%", "percent")) and
+                     t.clause_of(a) not in bound_clauses), None)
 
     predictive = _predictive(t, col_words) or bool(said(nl["build_words"]))
     if has_data and not predictive and _count_question(t):
@@ -518,6 +524,12 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                 digit_words.add(len(per_word))
                 per_word.append([(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_number and tok.text == w])
                 continue
+            if len(w) == 2 and w.isalpha() and w not in ("hp", "os", "th", "st", "nd", "rd") and not known(w) and \
+                    w not in STOP:
+                per_word.append([(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and  # 'Wr.Hnd' ~
+                                 tok.lower.startswith(w) and len(tok.lower) >= 5 and tok.lower not in STOP and
+                                 not tok.forms & (_REQUEST_WORDS | _TASK_WORDS)])
+                continue
             if len(w) < 2 or (len(w) < 3 and w not in ("hp", "os")):
                 continue
             found = []
@@ -531,7 +543,8 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                              if tok.is_word and _abbreviates(w, tok.lower)]
                 elif len(w) >= 3 and w.isalpha():  # 'grad' ~ graduation; 'employment' ~ employed
                     found = [(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and tok.lower not in STOP
-                             and not tok.forms & _REQUEST_WORDS and (tok.lower.startswith(w) and len(tok.lower) >= len(w) + 4 or
+                             and not tok.forms & _REQUEST_WORDS and (any(  # 'beds' ~ bedrooms
+                                 tok.lower.startswith(f) and len(tok.lower) >= len(f) + 4 for f in forms(w) if len(f) >= 3) or
                                   any(_same_stem(w, f) for f in tok.forms))]  # 'owns' ~ owner
             per_word.append(found)
         if lead and per_word:  # the letter is the first letter of the word right before: 'heart weight', 'log wage'
@@ -557,6 +570,10 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
             frac = len(hits) / len(core)
             # a two-word name named by its head noun ('how strong' ~ compressive_strength): the modifier only narrows
             head = 1.0 if len(core) == 2 and hit_idx == [1] and not lead and len(core[0]) > 2 else 0.0
+            if len(hits) >= 2 and any(all(  # the words said as one phrase: 'the total day charge', not 'day ... minutes'
+                    all(t.tokens[x].lower in STOP for x in range(e, b)) for (_a, e), (b, _e) in zip(seq, seq[1:]))
+                    for seq in [sorted(x[0] for x in [[sp for sp in spans if sp in f] for f in per_word] if x)]):
+                head += 0.5
             score = head + 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0) - \
                 sum(1.5 * (1 - len(w) / len(h)) for w, h in zip(core, hits) if len(core) == 1 and
                     not _word_alternatives(w)[1:] and len(h) > len(w) and not h.lower().startswith(w) and
@@ -593,6 +610,7 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
 
 
 _COUNT_WORDS = ("number", "count", "num", "amount", "total")
+_TASK_WORDS = frozenset(w for cues in L()["tasks"].values() for p in cues for w in p.split())
 _REQUEST_WORDS = frozenset(w for p in L()["ml_words"] + L()["target_cues"] for w in p.split()) | {
     "classifier", "classification", "clustering", "regression", "regressor", "forecasting", "prediction", "predictor"}
 
@@ -723,7 +741,7 @@ def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], st
             others = {x for o in strs if o != v for x in core_words(o)}
             if words and found[0] and (all(found) or words[0] not in others):  # the first word says which value
                 s = [sp for f in found for sp in f]
-        if not s and len(v) >= 4 and v.isalpha():  # 'carni' ~ carnivore, 'insecti' ~ insectivore
+        if not s and len(v) >= 4 and v.isalpha() and not known(v):  # 'carni' ~ carnivore, 'insecti' ~ insectivore
             s = [(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and len(tok.lower) > len(v) + 1 and
                  tok.lower.startswith(v.lower())]
         if s:
@@ -789,8 +807,15 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
             continue
         unit = next((t.tokens[x].lower for x in (i - 1, i - 2) if x >= a and t.tokens[x].lower in ("each", "every", "per")
                      and (x == i - 1 or t.raw[t.tokens[i - 1].end:t.tokens[i].start] == "-")), None)  # 'state-year'
-        if unit:  # 'the fatality count for each state-year': the unit predicted for, not what is predicted
-            best, why = max((best, why), (-1.5, f"named as the unit predicted for ('{unit} ...')"))
+        ordered = sorted(spans)
+        if unit and (i, j) == ordered[0] and all(b[0] <= e[1] + 1 for e, b in zip(ordered, ordered[1:])):  # 'the fatality count for each state-year', 'price per square foot': a unit, not what is predicted
+            return -1.5, f"named as the unit predicted for ('{unit} ...')"
+        dep = [sp for p in L()["depends_cues"] for sp in t.find(p) if a <= sp[0] < _b]
+        if any(0 <= ca - j <= 1 for ca, _cb in dep):  # 'salary depends on years since PhD'
+            best, why = max((best, why), (1.5, "named as what depends on the others"))
+            continue
+        if any(i >= cb for _ca, cb in dep):
+            best, why = max((best, why), (-2.0, "named as what it depends on"))
             continue
         lead = " ".join(tok.lower for tok in t.tokens[a:i])
         if any(lead.startswith(p + " ") for p in L()["known_conditions"]) and "," in t.tokens_lower(i, _b) and \
@@ -1283,7 +1308,7 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
     bound = any(f" {c} " in before[-40:] for c in L()["comparators"]["lo"]) or \
         any(after.startswith(f" {c} ") for c in ("max", "maximum", "at most", "or less", "tops")) or \
         any(f" {c} " in later for c in ("at most", "at the most", "max", "maximum", "tops")) or \
-        re.search(r"(?:\b(?:not|n't|dont|never|no|cannot)|' t)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b",
+        re.search(r"(?:\b(?:not|n't|dont|never|no|nothing|cannot|nobody)|' t)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b",
                   before) or \
         said(["budget", "limit", "cap", "time limit", "deadline"], seg, lemmas)
     if not bound:
@@ -1844,8 +1869,10 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
                 scores["tabular_regression"] += 0.5 if t.has("predict") or t.has("estimate") else 0.0
     if r.modality == "time_series":
         scores["time_series_forecasting"] += 1.0
+    elif r.modality == "tabular" and r.peek.get("columns"):
+        scores["time_series_forecasting"] = -9.0  # a table with no dates cannot be forecast: 'forecast' means predict
     else:
-        scores["time_series_forecasting"] -= 3.0  # a table with no dates cannot be forecast
+        scores["time_series_forecasting"] -= 3.0
     return scores, why
 
 
