@@ -104,7 +104,10 @@ def train_group(m: Any, plan: Any, names: list[str], folder: Path) -> dict[str, 
     settings = {"run_id": folder.name, "run_dir": str(folder), "seed": m.settings.seed, "storage": None,
                 "budget_s": CELL_BUDGET_S}
     pl = m.planning
-    cells = for_task(pl.requirements.task).cells(sub, pl.requirements, pl.report, settings)
+    task = for_task(pl.requirements.task)
+    cells = task.cells(sub, pl.requirements, pl.report, settings)
+    for name, text in task.files(sub, pl.requirements, pl.report, settings).items():  # predict.py: the measure cell
+        (folder / name).write_text(text, encoding="utf-8")  # times the saved model through it (tabular)
     ex = NamespaceExecutor()
     for cell in cells:
         if cell.stage in ("evaluate", "measure", "save", "predict"):  # what training realized is all it needs
@@ -398,6 +401,7 @@ def accuracy(key: str, seed: int, busy: int) -> dict[str, Any]:
            "model": rec.environment.get("model"), "test": rec.primary_metric,
            "planning_s": rec.timings.get("agent_stages"), "total_s": rec.timings.get("total"),
            "planning_charge": rec.planning_charge, "probe_effort": rec.probe_effort,
+           "cells_s": {a.stage: round(a.seconds, 2) for a in rec.attempts},
            "load_before": load_before, "load_after": os.getloadavg(),
            "realized": {c.name: c.realized for c in (tried.candidates if tried else [])}}
     print(json.dumps(out, indent=1, default=str), flush=True)

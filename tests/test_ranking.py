@@ -62,7 +62,9 @@ def test_probe_fits_full_size_models_on_the_same_rows(tmp_path):
     for c in cands:
         lo, hi = c.predicted_interval
         assert lo <= c.predicted_metric <= hi and lo < hi
-        assert "full size" in c.basis and "learning curve" in c.basis
+        assert "learning curve" in c.basis
+        # full-size models, but for a forest's trees and a multi-class booster's rounds, which the basis names
+        assert "full size" in c.basis or ("trees" in c.probe and f"50 of its {c.probe['trees_full']} trees" in c.basis)
         assert c.probe["effort"] == effort["effort"] and c.probe["fit_cpu_s"] > 0 and c.probe["units"] > 0
     # the record says what effort was used and why, with the cost model's price beside the measured CPU
     assert effort["predicted_cpu_s"] > 0 and effort["measured_cpu_s"] > 0 and "budget" in effort["why"]
@@ -172,9 +174,27 @@ def test_probe_units_count_the_data_shape():
         u = [task.probe_units(name, task.probe_size(e, small), small) for e in (1.0, 0.5, 0.25)]
         assert u[0] > u[1] > u[2] > 0, name
         assert task.probe_units(name, task.probe_size(1.0, wide), wide) > u[0], name
-    assert task.probe_units("lightgbm", task.probe_size(1.0, many), many) > \
+    # a multi-class booster's probe grows as many trees as a binary one (fewer rounds); its full-size fit grows
+    # one tree per class and round
+    assert task.probe_units("lightgbm", task.probe_size(1.0, many), many) == \
         task.probe_units("lightgbm", task.probe_size(1.0, small), small)
+    full = {**task.probe_size(1.0, small), "full": True}
+    assert task.probe_units("lightgbm", full, many) == 10 * task.probe_units("lightgbm", full, small)
     assert task.probe_cost_s("svm_rbf", 1.0, small) == task.probe_cost_s("svm_rbf", 1.0, small)
+
+
+def test_boosting_probes_keep_rounds_times_learning_rate_within_a_tree_budget():
+    """A ten-class booster is probed on 30 rounds at learning rate 0.5 (300 trees, as a binary probe) rather than
+    3,000 trees; two classes and regression keep the catalogue's 300 rounds; the rate never exceeds 0.5."""
+    from automl_agent_jupyter.tasks.tabular import PROBE_MAX_LR, PROBE_TREES, probe_boosting
+
+    lgbm = {"n_estimators": 300, "learning_rate": 0.05}
+    assert probe_boosting(lgbm, 2) == (300, 0.05) and probe_boosting(lgbm, 0) == (300, 0.05)
+    assert probe_boosting(lgbm, 10) == (30, 0.5)
+    rounds, lr = probe_boosting({"max_iter": 300, "learning_rate": 0.05}, 3)
+    assert rounds * 3 <= PROBE_TREES and math.isclose(rounds * lr, 15.0)
+    rounds, lr = probe_boosting(lgbm, 26)  # too many classes for the tree budget: the rate stays at its cap
+    assert lr <= PROBE_MAX_LR and math.isclose(rounds * lr, 15.0)
 
 
 def test_planning_is_charged_its_wall_time(tmp_path):

@@ -74,7 +74,8 @@ def detect_format(path: str) -> str | None:
             import pandas as pd
 
             df = pd.read_csv(p, nrows=50, sep=None, engine="python")
-            return "csv" if any(df[c].astype(str).str.contains(PATH_COLUMN).mean() > 0.8 for c in df.columns) else None
+            texts = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]  # a number is no path
+            return "csv" if any(df[c].astype(str).str.contains(PATH_COLUMN).mean() > 0.8 for c in texts) else None
     except Exception:  # noqa: BLE001 - unreadable: not ours to judge; the tabular reader gives the error
         return None
     return None
