@@ -203,7 +203,8 @@ def probes(keys: list[str], budget_s: float, seed: int, save: Any = None) -> lis
 
 def sized_rows(probe_rows: list[dict[str, Any]], budget_s: float = 60.0) -> list[dict[str, Any]]:
     """The probe rows at the effort a run with ``budget_s`` sizes with the cost model as it is now (the model
-    agent's rule: the largest effort whose probes, one per recipe and candidate, fit the budget's share)."""
+    agent's rule: the largest effort whose probes, one per recipe and candidate, each at its 80% upper cost, fit the
+    budget's share)."""
     from automl_agent_jupyter.knowledge import learning_curves as lc
     from automl_agent_jupyter.tasks import for_task
 
@@ -214,7 +215,7 @@ def sized_rows(probe_rows: list[dict[str, Any]], budget_s: float = 60.0) -> list
         cost = {}
         for e in efforts:
             seen = {(r.get("recipe"), r["candidate"]): r for r in rows if r["effort"] == e}
-            cost[e] = sum(lc.probe_cost_s(r["candidate"], r["family"], r["probe"]["units"])
+            cost[e] = sum(lc.probe_cost_s(r["candidate"], r["family"], r["probe"]["units"], upper=True)
                           for r in seen.values() if r["probe"].get("units") is not None)
         share = for_task(rows[0]["task"]).probe_share
         effort = next((e for e in efforts if cost[e] <= share * budget_s), efforts[-1])

@@ -86,15 +86,17 @@ class ModelAgent:
         share = float(settings.get("probe_share") or task.probe_share)
         allowed = share * float(settings["budget_s"])
         probes = sorted({(p.preprocessing.get("recipe") or "", k) for p in plans for k in p.model_families})
-        cost = {e: sum(task.probe_cost_s(k, e, report) for _, k in probes) for e in PROBE_EFFORTS}
+        # priced at the upper end of each model's cost interval: the probes fit the share with 80% confidence each
+        cost = {e: sum(task.probe_cost_s(k, e, report, upper=True) for _, k in probes) for e in PROBE_EFFORTS}
         if settings.get("probe_effort"):
             effort = float(settings["probe_effort"])
             why = f"fixed by the settings (probe_effort {effort:g})"
-            cost.setdefault(effort, sum(task.probe_cost_s(k, effort, report) for _, k in probes))
+            cost.setdefault(effort, sum(task.probe_cost_s(k, effort, report, upper=True) for _, k in probes))
         else:
             effort = next((e for e in PROBE_EFFORTS if cost[e] <= allowed), PROBE_EFFORTS[-1])
-            why = (f"the largest probe effort whose {len(probes)} probes the cost model prices within {share:.1%} of "
-                   f"the {float(settings['budget_s']):g} s budget ({allowed:.2f} reference CPU s)")
+            why = (f"the largest probe effort whose {len(probes)} probes the cost model prices (each at its 80% "
+                   f"upper cost) within {share:.1%} of the {float(settings['budget_s']):g} s budget ({allowed:.2f} "
+                   "reference CPU s)")
             if cost[effort] > allowed:
                 why = (f"even the smallest probe effort costs {cost[effort]:.2f} reference CPU s, more than "
                        f"{share:.1%} of the {float(settings['budget_s']):g} s budget ({allowed:.2f} s)")

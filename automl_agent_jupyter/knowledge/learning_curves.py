@@ -51,12 +51,15 @@ def priors() -> dict[str, Any]:
 DEFAULT_COST = {"s0": 0.05, "s1": 0.5}  # reference CPU s of a probe per work unit, for a model never measured
 
 
-def probe_cost_s(name: str, family: str, units: float, costs: dict[str, Any] | None = None) -> float:
+def probe_cost_s(name: str, family: str, units: float, costs: dict[str, Any] | None = None,
+                 upper: bool = False) -> float:
     """Reference CPU seconds of one probe of catalogue model ``name`` doing ``units`` of work: its own fitted
-    cost, else its family's, else a cautious default. Data, not a clock: the same inputs give the same cost."""
+    cost, else its family's, else a cautious default. Data, not a clock: the same inputs give the same cost.
+    ``upper``: the 80% interval's upper end (the fit's residual ``sigma``), for sizing probes within a share: a
+    model whose cost the units predict poorly (an MLP that iterates until it converges) is priced high."""
     costs = priors().get("probe_costs", {}) if costs is None else costs
     c = costs.get(name) or costs.get(f"family:{family}") or DEFAULT_COST
-    return float(c["s0"] + c["s1"] * units)
+    return float(c["s0"] + c["s1"] * units) * (math.exp(INTERVAL_Z * c.get("sigma", DEFAULT_SIGMA)) if upper else 1.0)
 
 
 def curve_key(modality: str, family: str) -> str:

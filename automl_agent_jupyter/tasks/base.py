@@ -77,14 +77,14 @@ class TaskModule(ABC):
         """The work of one probe of catalogue model ``name`` at ``size`` (``probe_size``'s), counted from the
         data's shape (rows, features, classes, item size, epochs) and the model's family: no clock."""
 
-    def probe_cost_s(self, name: str, effort: float, report: DataReport) -> float:
+    def probe_cost_s(self, name: str, effort: float, report: DataReport, upper: bool = False) -> float:
         """Reference CPU seconds one probe of ``name`` costs at ``effort`` (the fitted cost model,
         knowledge/learning_curves.json's ``probe_costs``): the same data and effort give the same cost."""
         from ..knowledge import learning_curves as lc
         from ..knowledge import model_entry
 
         units = self.probe_units(name, self.probe_size(effort, report), report)
-        return lc.probe_cost_s(name, model_entry(name)["family"], units)
+        return lc.probe_cost_s(name, model_entry(name)["family"], units, upper=upper)
 
     def align_plan(self, plan: Plan) -> Plan:
         """A plan whose recipe and models fit together (a brain may pair them freely); tabular recipes take
