@@ -104,10 +104,7 @@ def train_group(m: Any, plan: Any, names: list[str], folder: Path) -> dict[str, 
     settings = {"run_id": folder.name, "run_dir": str(folder), "seed": m.settings.seed, "storage": None,
                 "budget_s": CELL_BUDGET_S}
     pl = m.planning
-    task = for_task(pl.requirements.task)
-    cells = task.cells(sub, pl.requirements, pl.report, settings)
-    for name, text in task.files(sub, pl.requirements, pl.report, settings).items():  # predict.py: the measure cell
-        (folder / name).write_text(text, encoding="utf-8")  # times the saved model through it (tabular)
+    cells = for_task(pl.requirements.task).cells(sub, pl.requirements, pl.report, settings)
     ex = NamespaceExecutor()
     for cell in cells:
         if cell.stage in ("evaluate", "measure", "save", "predict"):  # what training realized is all it needs
