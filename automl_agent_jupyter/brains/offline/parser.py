@@ -371,8 +371,10 @@ def _count_question(t: Text) -> bool:
     # 'How many employees in the Sales department left?': a past event, already in the rows
     past = any(_past_tense(t.tokens[k].lower) for k in range(spans[0][1], b))
     # 'How many messages are spam?': a set of rows described (plural, no single item asked about)
-    plural = any(in_clause(w) for w in ("are", "were", "have")) and not any(
-        in_clause(w) for w in ("this", "a", "an", "each", "every", "one", "per", "that"))
+    # 'How many messages are spam?', 'How many papers cite each other?': a set of rows described (plural, no single
+    # item asked about, no 'does/did/will' question about one)
+    plural = not any(in_clause(w) for w in ("this", "a", "an", "every", "one", "per", "that", "does", "do", "did",
+                                            "his", "her", "its")) and not (in_clause("each") and not in_clause("each other"))
     return past or plural or any(in_clause(p) for p in L()["not_ml"]["count_question"])
 
 
@@ -568,6 +570,8 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                 hit_idx = [k for k, x in enumerate(in_s) if x]
         if hits:
             frac = len(hits) / len(core)
+            if lead and 0 not in hit_idx:  # 'the wages' names lwage: the fused letter counts for little
+                frac = len(hits) / (len(core) - 1) - 1 / 6
             # a two-word name named by its head noun ('how strong' ~ compressive_strength): the modifier only narrows
             head = 1.0 if len(core) == 2 and hit_idx == [1] and not lead and len(core[0]) > 2 else 0.0
             if len(hits) >= 2 and any(all(  # the words said as one phrase: 'the total day charge', not 'day ... minutes'
@@ -586,12 +590,17 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
         letters = col.lower()
         other_names = {c.lower() for c in r.columns if c != col}
         words = [k for k, tok in enumerate(t.tokens) if tok.is_word]
-        for a in range(len(words) - len(letters) + 1):
-            idx = words[a:a + len(letters)]
-            if idx == list(range(idx[0], idx[0] + len(letters))) and best[0] < 3.5 and \
-                    "".join(t.tokens[k].lower[0] for k in idx) == letters and \
-                    all(t.tokens[k].lower not in STOP and not (t.tokens[k].forms & other_names) for k in idx):
-                best = (3.5, [(idx[0], idx[-1] + 1)], f"{_quote(t, idx[0], idx[-1] + 1)} abbreviates {col!r}")
+        for a in range(len(words)):
+            for n in range(max(1, len(letters) - 2), len(letters) + 1):  # 'high useful load' ~ HUFL (use-ful)
+                idx = words[a:a + n]
+                if len(idx) < n or n < 2 or idx != list(range(idx[0], idx[0] + n)) or best[0] >= 3.5:
+                    continue
+                initials = [""]
+                for k in idx:
+                    initials = [x + y for x in initials for y in _initials(t.tokens[k].lower)]
+                if letters in initials and all(t.tokens[k].lower not in STOP and not (t.tokens[k].forms & other_names)
+                                               for k in idx):
+                    best = (3.5, [(idx[0], idx[-1] + 1)], f"{_quote(t, idx[0], idx[-1] + 1)} abbreviates {col!r}")
     # a concept spanning several words of the name: 'mpg' ~ Miles_per_Gallon
     name_forms = set().union(*(forms(w) for w in core)) if core else set()
     for key, phrases in L()["concepts"].items():
@@ -611,6 +620,15 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
 
 _COUNT_WORDS = ("number", "count", "num", "amount", "total")
 _TASK_WORDS = frozenset(w for cues in L()["tasks"].values() for p in cues for w in p.split())
+def _initials(word: str) -> list[str]:
+    """A word's letters in an acronym: its first, or the first of each part of a derived word ('useful' u / uf)."""
+    out = [word[:1]]
+    for suffix in ("ful", "less", "ness", "ment", "way", "time", "point", "line"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2 and known(word[:-len(suffix)]):
+            out.append(word[0] + suffix[0])
+    return out
+
+
 _REQUEST_WORDS = frozenset(w for p in L()["ml_words"] + L()["target_cues"] for w in p.split()) | {
     "classifier", "classification", "clustering", "regression", "regressor", "forecasting", "prediction", "predictor"}
 
@@ -1056,7 +1074,8 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
                         break
                     continue
                 e = share[1]
-                if e < len(t) and t.tokens[e].lower == "of" and \
+                linked = any(t.tokens[x].lower == "of" for x in range(k, e))  # '85 of every 100 smokers'
+                if (linked or e < len(t) and t.tokens[e].lower == "of") and \
                         t.span_text(e, min(len(t), e + 3)).lower() != "of the time" and not taken & set(range(v, e)):
                     taken.update(range(v, e))
                     found.append(("recall", v, -ve if missed else ve))
@@ -1640,7 +1659,8 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
             for p in words:
                 k = end + len(p.split())
                 if t.span_text(end, min(len(t), k)).lower() == p and (k >= len(t) or not t.tokens[k].is_word or
-                                                                     t.tokens[k].lower in ("and", "then", "with")):
+                                                                     t.tokens[k].lower in ("and", "then", "with", "from",
+                                                                                           "using", "given", "based")):
                     return key
         last = None
         for tok in t.tokens[max(0, start - 4):start]:
@@ -1862,7 +1882,7 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
         if (not numeric or (values is not None and nun is not None and nun <= 10)) and not counted:
             scores["tabular_classification"] += 1.5
             why.append(f"{target!r} holds {nun} distinct values")
-        elif nun is not None and nun > 20:
+        elif nun is not None and (nun > 20 or numeric and nun > 10):  # eyesight 0.1 .. 2.0: a measurement
             scores["tabular_regression"] += 1.5
             why.append(f"{target!r} is numeric with {nun} distinct values")
             if not numeric or not t.has("forecast"):
@@ -1986,6 +2006,12 @@ def parse(instruction: str, peek: dict[str, Any] | None, data_path: str | None,
         target, tgt_src = channels[0], _src(channels[0], 0.9, f"{channels[0]!r} is the data's only series")
     if task != "tabular_clustering":
         n_clusters, nc_src = None, None
+    elif not _reference_said(r, metrics, tgt_src, target) and (
+            any(METRIC_FAMILY.get(m.name) == "classification" for m in metrics) or r.text.has("accurate")):
+        # 'cluster the houses into three price bands and tell me the accuracy': an accuracy needs reference labels
+        options = [c for _, c, _ in cands[:8]]
+        target, tgt_src = None, _src(options[0] if options else None, 0.3, (
+            "a clustering scored by accuracy needs reference labels, and no column is named as them"), options)
     elif not _reference_said(r, metrics, tgt_src, target):
         target, tgt_src = None, _src(None, 0.9, "no reference labels named: the clusters are scored by the silhouette "
                                      "of the features", tgt_src.options)
@@ -2095,7 +2121,7 @@ def questions_for(req: Requirements, peek: dict[str, Any] | None) -> list[Questi
         guess = req.target or (tgt_src.options[0] if tgt_src and tgt_src.options else None)
         order = ([guess] if guess else []) + [c for c in (tgt_src.options if tgt_src else []) if c != guess] + \
             [c for c in columns if c not in (tgt_src.options if tgt_src else []) and c != guess]
-        what = "hold the reference labels for the clustering" if req.task == "tabular_clustering" \
+        what = "holds the reference labels for the clustering" if req.task == "tabular_clustering" \
             else "should be predicted"
         hint = f" My best guess is {guess!r} ({tgt_src.evidence})." if guess and tgt_src else ""
         shown = ", ".join(columns[:40]) + (f" (and {len(columns) - 40} more)" if len(columns) > 40 else "")
