@@ -55,6 +55,19 @@ def revision_allowed(log: RunLog) -> str | None:
     return None
 
 
+def _return_freed_memory() -> None:
+    """Collect what was let go and hand the freed heap back to the system (glibc's malloc_trim), so the cells'
+    own reading of the table starts from what is really in use."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): the memory stays with the process
+        pass
+
+
 @dataclass
 class Planning:
     """What planning established: all of it present once planning succeeded."""
@@ -81,6 +94,7 @@ class Planning:
         :meth:`loaded` reads it again for a revision's probes."""
         if self.data is not None and self.task.release(self.report):
             self.data = None
+            _return_freed_memory()
 
     def loaded(self) -> Any:
         """The loaded data, read again if :meth:`release` let it go."""

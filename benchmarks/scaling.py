@@ -1,5 +1,5 @@
 """Scaling on one machine: the whole run (instruction to saved model) at a fixed budget on synthetic tables
-of 10k, 100k, 1M and 5M rows, beside LightGBM's own fit on the same training rows (the floor).
+of 10k, 100k, 1M and 5M rows, beside LightGBM's own fit on all the training rows (the floor).
 
     .venv/bin/python -m benchmarks.scaling --rows 10000 100000 1000000 --budget 60
 
