@@ -1171,8 +1171,10 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
             continue
         n = _num_at(t, k)
         said_pct = n is not None and n[1] < len(t) and t.tokens[n[1]].lower in ("%", "percent", "pct")
-        bounded_word = n is not None and n[0] >= 2 and t.tokens[k].lower in L()["number_words"] and any(
-            t.span_text(max(a, k - 4), k).lower().endswith(c) for c in comps["hi"] + comps["lo"])  # 'at most twenty'
+        bounded_word = n is not None and n[0] >= 2 and t.tokens[k].lower in L()["number_words"] and (any(
+            t.span_text(max(a, k - 4), k).lower().endswith(c) for c in comps["hi"] + comps["lo"]) or any(
+            t.span_text(n[1], min(b, n[1] + 3)).lower().startswith(c) for c in ("or more", "or better", "or higher",
+                                                                                "or above", "or less", "or lower")))
         frac = _fraction_at(t, k)  # 'one half', 'nine in ten', '1 in 4'
         if n is None or not (t.tokens[k].is_number or t.tokens[k].text == "." or said_pct or _spelled(t, k, n[1])
                              or bounded_word or frac):
@@ -1324,7 +1326,9 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
     before = " " + " ".join(tok.lower for tok in t.tokens[a:q.start]) + " "
     after = " " + " ".join(tok.lower for tok in t.tokens[q.end:min(b, q.end + 2)]) + " "
     later = " " + " ".join(tok.lower for tok in t.tokens[q.end:min(sb, q.end + 5)]) + " "
+    sent_before = " " + " ".join(tok.lower for tok in t.tokens[max(sa, q.start - 8):q.start]) + " "
     bound = any(f" {c} " in before[-40:] for c in L()["comparators"]["lo"]) or \
+        " and " in sent_before and any(f" {c} " in sent_before.split(" and ")[0] for c in L()["comparators"]["lo"]) or \
         any(after.startswith(f" {c} ") for c in ("max", "maximum", "at most", "or less", "tops")) or \
         any(f" {c} " in later for c in ("at most", "at the most", "max", "maximum", "tops")) or \
         re.search(r"(?:\b(?:not|n't|dont|never|no|nothing|cannot|nobody)|' t)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b",
