@@ -178,9 +178,11 @@ class Planner:
 
     def _fresh(self, planning: Planning, p: Plan, plan_id: str) -> Plan:
         """A brain's plan as a new proposal: its own id, its recipe and models fitting together (the task
-        decides), at most top-k models, no results carried over."""
+        decides), at most top-k models (and the task's ``extra_families``, which the probes narrow to top-k), no
+        results carried over."""
         p = planning.task.align_plan(p.model_copy(update={"model_families": list(dict.fromkeys(p.model_families))}))
-        return p.model_copy(update={"id": plan_id, "model_families": p.model_families[: self.settings.top_k],
+        most = self.settings.top_k + planning.task.extra_families
+        return p.model_copy(update={"id": plan_id, "model_families": p.model_families[:most],
                                     "candidates": [], "steps": [], "verdict": None, "state": "proposed"})
 
     def _search_models(self, planning: Planning, plans: list[Plan]) -> list[Plan]:

@@ -23,7 +23,11 @@ model (and pooled per family, ``family:<name>``), non-negative least squares of 
 on the task module's work units, ``cpu_s = s0 + s1 * units``; ``sigma`` is the residual sd of
 ln(measured / predicted).
 
-    .venv/bin/python -m benchmarks.fit_learning_curves [records.json [learning_curves.json [probes.json]]]
+    .venv/bin/python -m benchmarks.fit_learning_curves [records.json [learning_curves.json [probes.json]]] [--wide FILE]
+
+``--wide FILE`` (repeatable; default results/ranking/records-wide.json when present) adds the records of
+``benchmarks.ranking run --datasets <dev tables of the wide bench>``: real tables up to 255,000 rows, each row with
+its own probe; a table's effort ratio is what its training share affords (learning_curves.affordable_ratio).
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RECORDS = HERE / "results" / "ranking" / "records.json"
 PROBES = HERE / "results" / "ranking" / "probes.json"
+WIDE_RECORDS = HERE / "results" / "ranking" / "records-wide.json"  # dev tables of the wide bench (registry.py)
 TARGET = HERE.parent / "automl_agent_jupyter" / "knowledge" / "learning_curves.json"
 SIGMA_FLOOR = 0.08
 FEW = 3  # fewer measurements than this: the residual is widened
@@ -182,7 +187,14 @@ def fit_costs(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wide = []  # --wide FILE: records of `benchmarks.ranking run --datasets <dev tables of the wide bench>`, joined in
+    while "--wide" in argv:
+        i = argv.index("--wide")
+        wide.append(Path(argv[i + 1]).resolve())
+        del argv[i:i + 2]
+    if not wide and WIDE_RECORDS.exists():
+        wide = [WIDE_RECORDS]
     src = Path(argv[0]).resolve() if argv else RECORDS
     target = Path(argv[1]) if len(argv) > 1 else TARGET
     probes_path = Path(argv[2]) if len(argv) > 2 else PROBES
@@ -207,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
                                      "thread, measured CPU seconds (fit, scoring, latency) against the task "
                                      "module's work units; cpu_s = s0 + s1 * units by non-negative least squares")
         out["probe_costs"] = fit_costs(probe_data["rows"])
+    for path in wide:  # each row with its own probe (at the effort a default run sizes) and what training realized
+        extra = json.loads(path.read_text())
+        rows = rows + extra["rows"]
+        name = path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path
+        out["source"] += (f"; with {len(extra['rows'])} records of wide-bench dev tables "
+                          f"({', '.join(sorted({r['dataset'] for r in extra['rows']}))}; budget {extra.get('budget_s')} s, "
+                          f"measured {extra.get('measured')}, load {extra.get('load')}) in {name}")
     curves = fit(rows)
     out["curves"] = curves
     target.write_text(json.dumps(out, indent=1) + "\n")

@@ -227,8 +227,8 @@ def test_kernel_and_neighbour_fits_take_the_rows_their_time_affords(tmp_path):
 def test_the_model_agent_extrapolates_to_the_effort_a_candidate_can_afford(tmp_path):
     """A probe's score is extrapolated to what the candidate's training can afford in its share of the budget (the
     cost model's price, no clock): on a large table with little time an SVM (fit ~ rows squared, predictions ~ rows)
-    and a k-NN (predictions ~ rows) are extrapolated to far fewer rows than the table has, and predicted no better
-    than that; with time enough, to every row."""
+    and a k-NN (predictions ~ rows) are extrapolated to far fewer rows than the table has, not to every row; with
+    time enough, to every row."""
     from automl_agent_jupyter.knowledge import learning_curves as lc
 
     assert lc.affordable_ratio("gradient_boosting", 10.0, 0.1, 1000, 5000, 15.0) == 10.0  # affordable: every row
@@ -243,5 +243,21 @@ def test_the_model_agent_extrapolates_to_the_effort_a_candidate_can_afford(tmp_p
     for name in ("svm_rbf", "knn"):
         p = cands[name].probe
         assert p["effort_ratio"] < p["row_ratio"] and "affords" in cands[name].basis, (name, p)
-        higher = lc.extrapolate_metric("f1", True, p["metric"], p["row_ratio"], lc.curve("tabular", cands[name].family))
-        assert cands[name].predicted_metric < round(higher[0], 4)  # not credited with rows it will not fit on
+        prior = lc.curve("tabular", cands[name].family)
+        at_effort, at_rows = (round(lc.extrapolate_metric("f1", True, p["metric"], p[k], prior)[0], 4)
+                              for k in ("effort_ratio", "row_ratio"))
+        assert cands[name].predicted_metric == at_effort != at_rows  # extrapolated to what it can afford
+
+
+def test_a_table_plan_names_one_family_more_and_the_probes_keep_the_top_k(tmp_path):
+    """The kernel / neighbour / neural plan of a classification table also names logistic regression (never probed
+    when a plan stopped at top-k families): all four are probed, and the best predicted top-k are kept."""
+    data = banana_sample(tmp_path, rows=1500)
+    rec = AutoMLAgent(budget_s=10, top_k=3).run("Classify banana quality as Good or Bad; report F1.", data=data,
+                                                out=tmp_path / "run", auto=False).record
+    scaled = next(p for p in rec.plans if p.preprocessing.get("recipe") == "scaled")
+    assert scaled.model_families == ["svm_rbf", "knn", "mlp", "logistic_regression"]
+    probed = {c.name for c in scaled.candidates}
+    assert 3 <= len(probed) <= 4 and probed <= set(scaled.model_families)
+    kept = [c.predicted_metric for c in scaled.candidates[:3]]
+    assert kept == sorted(kept, reverse=True)  # the top-3 by prediction (an overlapping fourth may follow)

@@ -86,6 +86,10 @@ class TaskModule(ABC):
         units = self.probe_units(name, self.probe_size(effort, report), report)
         return lc.probe_cost_s(name, model_entry(name)["family"], units, upper=upper)
 
+    # families a plan may name beyond top-k: the model agent's probes keep the top-k of them (the tabular task's
+    # kernel / neighbour / neural plan names a cheap linear model too, which the probes often rank in its top-k)
+    extra_families = 0
+
     def align_plan(self, plan: Plan) -> Plan:
         """A plan whose recipe and models fit together (a brain may pair them freely); tabular recipes take
         every model, so the plan is kept as it is."""

@@ -90,8 +90,9 @@ def make_plans(req: Requirements, report: DataReport, pool: list[str], n_plans: 
         blueprints.insert(0, ("Your preferred models", "The models named in the request, tuned, with the "
                               "closest alternatives as back-up.", recipe, preferred + extra))
     seen: set[tuple[str, ...]] = set()
+    extra = 1 if family == "supervised" else 0  # tables: one family more, the model agent's probes keep the top-k
     for title, strategy, recipe, keys in blueprints:
-        models = [k for k in dict.fromkeys(keys) if k in pool][:top_k]
+        models = [k for k in dict.fromkeys(keys) if k in pool][:top_k + extra]
         if not models or tuple(models) in seen:
             continue
         seen.add(tuple(models))
