@@ -27,7 +27,9 @@ ln(measured / predicted).
 
 ``--wide FILE`` (repeatable; default results/ranking/records-wide.json when present) adds the records of
 ``benchmarks.ranking run --datasets <dev tables of the wide bench>``: real tables up to 255,000 rows, each row with
-its own probe; a table's effort ratio is what its training share affords (learning_curves.affordable_ratio).
+its own probe, or joined with ``probes-wide.json`` beside it (``benchmarks.ranking probes --datasets ... --probes
+results/ranking/probes-wide.json``: the tables probed at every effort as the model agent probes now); a table's
+effort ratio is what its training share affords (learning_curves.affordable_ratio).
 """
 from __future__ import annotations
 
@@ -219,11 +221,19 @@ def main(argv: list[str] | None = None) -> int:
                                      "thread, measured CPU seconds (fit, scoring, latency) against the task "
                                      "module's work units; cpu_s = s0 + s1 * units by non-negative least squares")
         out["probe_costs"] = fit_costs(probe_data["rows"])
-    for path in wide:  # each row with its own probe (at the effort a default run sizes) and what training realized
+    for path in wide:  # what training realized on wide-bench dev tables, joined with their probes at every effort
         extra = json.loads(path.read_text())
-        rows = rows + extra["rows"]
         name = path.relative_to(HERE.parent) if path.is_relative_to(HERE.parent) else path
-        out["source"] += (f"; with {len(extra['rows'])} records of wide-bench dev tables "
+        probes_path = path.with_name(path.name.replace("records", "probes"))
+        if probes_path.exists():  # re-probed as the model agent probes now (benchmarks.ranking probes)
+            from benchmarks.ranking import join_realized
+
+            joined = join_realized(json.loads(probes_path.read_text())["rows"], extra["rows"])
+            how = f"{len(joined)} probes at every effort ({probes_path.name}) joined with"
+        else:  # each record's own probe, at the effort its run sized
+            joined, how = extra["rows"], "with"
+        rows = rows + joined
+        out["source"] += (f"; {how} {len(extra['rows'])} records of wide-bench dev tables "
                           f"({', '.join(sorted({r['dataset'] for r in extra['rows']}))}; budget {extra.get('budget_s')} s, "
                           f"measured {extra.get('measured')}, load {extra.get('load')}) in {name}")
     curves = fit(rows)

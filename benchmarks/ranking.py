@@ -168,13 +168,13 @@ def probes(keys: list[str], budget_s: float, seed: int, save: Any = None) -> lis
     rows: list[dict[str, Any]] = []
     work = Path(tempfile.mkdtemp(prefix="ranking-probes-"))
     for key in keys:
-        path, instruction = DATASETS[key]
+        path, instruction = dataset_source(key)
         sized = None
         for effort in PROBE_EFFORTS:
             fresh_probes()
             m = _agent(budget_s=budget_s, top_k=20, seed=seed, probe_effort=effort).manager()
             t0 = time.time()
-            rec = m.plan(instruction, data=str(DATASETS_DIR / path), out=work / f"{key}-{effort:g}")
+            rec = m.plan(instruction, data=str(path), out=work / f"{key}-{effort:g}")
             if rec.status != "planned":
                 print(f"{key}: {rec.status} {rec.message}", flush=True)
                 break
@@ -258,7 +258,8 @@ def repredict(row: dict[str, Any], curves: dict[str, Any] | None = None) -> tupl
     entry = model_entry(row["candidate"])
     prior = lc.curve(lc_modality(row["task"]), entry["family"], entry.get("learning_curve", 0.1), curves)
     higher = higher_is_better(row["metric"])
-    pred, lo, hi = lc.extrapolate_metric(row["metric"], higher, p["metric"], effort_ratio(row), prior)
+    pred, lo, hi = lc.extrapolate_metric(row["metric"], higher, p["metric"], effort_ratio(row), prior,
+                                         caution=lc.CAUTION if lc_modality(row["task"]) == "tabular" else 0.0)
     lat = lc.extrapolate_cost("latency", p["latency_ms"], p.get("data_ratio", p["effort_ratio"]), prior)[0]
     return pred, lat, (lo, hi)
 
@@ -432,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", default=str(OUT / "records.json"))
     ap.add_argument("--loo", action="store_true", help="report: refit the priors leaving each dataset out")
     ap.add_argument("--probes", nargs="?", const=str(OUT / "probes.json"), default=None,
-                    help="report: probes from this probes.json at the budget-sized effort, joined with the records")
+                    help="report: probes from this probes.json at the budget-sized effort, joined with the records; "
+                    "probes: where to write them (default results/ranking/probes.json)")
     a = ap.parse_args(argv)
     keys = [k for k in a.datasets.split(",") if k] or (list(LOAD_DATASETS) if a.what == "load" else list(DATASETS))
     if a.what == "run":
@@ -444,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = join_realized(probe_rows, rows)
         print(report([r for r in rows if r["dataset"] in keys], loo=a.loo))
     elif a.what == "probes":
-        probes(keys, a.budget, a.seed, _row_writer(OUT / "probes.json", keys, a.budget, a.seed))
+        probes(keys, a.budget, a.seed, _row_writer(Path(a.probes or OUT / "probes.json"), keys, a.budget, a.seed))
     elif a.what == "accuracy":
         for key in keys if a.datasets else ["mnist"]:
             accuracy(key, a.seed, a.busy)

@@ -244,7 +244,7 @@ def test_the_model_agent_extrapolates_to_the_effort_a_candidate_can_afford(tmp_p
         p = cands[name].probe
         assert p["effort_ratio"] < p["row_ratio"] and "affords" in cands[name].basis, (name, p)
         prior = lc.curve("tabular", cands[name].family)
-        at_effort, at_rows = (round(lc.extrapolate_metric("f1", True, p["metric"], p[k], prior)[0], 4)
+        at_effort, at_rows = (round(lc.extrapolate_metric("f1", True, p["metric"], p[k], prior, lc.CAUTION)[0], 4)
                               for k in ("effort_ratio", "row_ratio"))
         assert cands[name].predicted_metric == at_effort != at_rows  # extrapolated to what it can afford
 

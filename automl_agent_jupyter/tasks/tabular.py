@@ -567,7 +567,7 @@ class TabularTask(TaskModule):
                                     len(ns["Xp_valid"]), queries, share_s)
         prior = lc.curve("tabular", entry["family"], entry.get("learning_curve", 0.1))
         higher = scoring.higher_is_better(metric)
-        pred, lo, hi = lc.extrapolate_metric(metric, higher, score, ratio, prior)
+        pred, lo, hi = lc.extrapolate_metric(metric, higher, score, ratio, prior, caution=lc.CAUTION)
         lat_ms = lat
         grow = c.probe.get("trees_full", 1) / c.probe.get("trees", 1)  # a forest probed on fewer of its trees
         lat_ms, size_mb = lat * grow, size_mb * grow
@@ -597,7 +597,8 @@ class TabularTask(TaskModule):
         whole = "" if "trees" in c.probe or "rounds" in c.probe else " at full size"
         c.basis = (f"probe: catalogue defaults{whole} fitted on {n_probe} train rows, scored on "
                    f"{len(ns['Xp_valid'])} validation rows ({metric} {score:.4f}, {fit_cpu:.2f} CPU s); "
-                   f"{lc.describe(prior)} extrapolates {ratio:.1f}x{afford} to {n_train} train rows{sized}")
+                   f"{lc.describe(prior)} extrapolates {ratio:.1f}x{afford} to {n_train} train rows{sized}; "
+                   f"a cautious estimate, {lc.CAUTION:g} residual sd toward the worse end of its interval")
         return c
 
     def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, data: pd.DataFrame,
