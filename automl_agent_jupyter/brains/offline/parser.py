@@ -438,6 +438,9 @@ def _alternatives(word: str) -> tuple[str, ...]:
     for key, phrases in L()["concepts"].items():
         if len(key.split()) == 1 and forms(key) & wf:
             out += phrases
+    many = (L().get("abbreviations") or {}).get(word)
+    if isinstance(many, list):  # 'exp': experience or expectancy; 'pc': percent or per capita
+        out += [p for m in many for p in _alternatives(m)]
     return tuple(out)
 
 
@@ -527,12 +530,12 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                 per_word.append([(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_number and tok.text == w])
                 continue
             if len(w) == 2 and w.isalpha() and w not in ("hp", "os", "th", "st", "nd", "rd") and not known(w) and \
-                    w not in STOP:
+                    w not in STOP and not _word_alternatives(w)[1:]:
                 per_word.append([(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and  # 'Wr.Hnd' ~
                                  tok.lower.startswith(w) and len(tok.lower) >= 5 and tok.lower not in STOP and
                                  not tok.forms & (_REQUEST_WORDS | _TASK_WORDS)])
                 continue
-            if len(w) < 2 or (len(w) < 3 and w not in ("hp", "os")):
+            if len(w) < 2 or (len(w) < 3 and w not in ("hp", "os") and not _word_alternatives(w)[1:]):
                 continue
             found = []
             for alt in _word_alternatives(w):
@@ -574,10 +577,12 @@ def _name_match_all(r: Reading, col: str) -> tuple[float, list[tuple[int, int]],
                 frac = len(hits) / (len(core) - 1) - 1 / 6
             # a two-word name named by its head noun ('how strong' ~ compressive_strength): the modifier only narrows
             head = 1.0 if len(core) == 2 and hit_idx == [1] and not lead and len(core[0]) > 2 else 0.0
-            if len(hits) >= 2 and any(all(  # the words said as one phrase: 'the total day charge', not 'day ... minutes'
-                    all(t.tokens[x].lower in STOP for x in range(e, b)) for (_a, e), (b, _e) in zip(seq, seq[1:]))
-                    for seq in [sorted(x[0] for x in [[sp for sp in spans if sp in f] for f in per_word] if x)]):
-                head += 0.5
+            seq = sorted(x[0] for x in [[sp for sp in spans if sp in f] for f in per_word] if x)
+            gaps = [sum(t.tokens[x].lower not in STOP for x in range(e, b)) for (_a, e), (b, _e) in zip(seq, seq[1:])]
+            if len(hits) >= 2 and not any(gaps):  # the words said as one phrase: 'the total day charge', not 'day ...
+                head += 0.5  # minutes'
+            elif len(hits) >= 2 and max(gaps) > 3:  # 'the average test score ... and income' names no avginc
+                head -= 0.5
             score = head + 3.0 * frac + 0.5 * len(hits) - (0.5 if frac < 1 and len(core) > 1 else 0.0) - \
                 sum(1.5 * (1 - len(w) / len(h)) for w, h in zip(core, hits) if len(core) == 1 and
                     not _word_alternatives(w)[1:] and len(h) > len(w) and not h.lower().startswith(w) and
@@ -794,10 +799,13 @@ _SOFT_STOPS = ("but", "while", "so", "although", "though")
 
 def _qualifies(t: Text, i: int, head: set[int]) -> bool:
     """The mention at token i follows 'of' / 'for' right after another column's mention ('expenditure of card')."""
+    while i > 0 and t.raw[t.tokens[i - 1].end:t.tokens[i].start] == "-":
+        i -= 1  # 'of a state-year'
     k = i - 1
     while k >= 0 and t.tokens[k].lower in ("the", "a", "an", "its", "their", "each", "every", "all"):
         k -= 1
-    return k >= 1 and t.tokens[k].lower in ("of", "for", "among", "by") and (k - 1) in head
+    return k >= 1 and t.tokens[k].lower in ("of", "for", "among", "by") and any(  # 'the violent crime rate of a
+        (k - d) in head and all(t.tokens[x].is_word for x in range(k - d + 1, k)) for d in (1, 2, 3))  # state'
 
 
 _AUX = ("will", "would", "is", "are", "was", "were", "does", "do", "did", "can", "could", "should", "might", "may")
@@ -982,9 +990,7 @@ def _target_candidates(r: Reading) -> list[tuple[float, str, str]]:
                           for c, other in named.items() if c != col):
             out[k] = (round(score - 1.5, 3), col, why + "; a part of another column's name that is written whole")
         # 'the expenditure of card holders': card qualifies another named column, the head of the phrase
-        elif inside and all(_qualifies(r.text, min(inside), other) for c, other in named.items()
-                            if c != col and other and not other & inside) and \
-                any(_qualifies(r.text, min(inside), other) for c, other in named.items() if c != col and other):
+        elif inside and any(_qualifies(r.text, min(inside), other) for c, other in named.items() if c != col and other):
             out[k] = (round(score - 1.0, 3), col, why + "; it qualifies another column named before it")
         # "a professor's beauty rating": the possessor qualifies the column named after it
         elif inside and (max(inside) + 3 <= len(r.text)) and r.text.tokens[max(inside) + 1].lower == "'" and \

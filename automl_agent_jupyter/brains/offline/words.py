@@ -103,16 +103,16 @@ def _expand(word: str) -> tuple[str, ...]:
     birth, weight; 'hp' -> horsepower), or a run-together name split into two English words ('jobclass' -> job,
     class; 'logwage' -> log, wage), whose parts may be abbreviations again ('healthins' -> health, insurance)."""
     table = language().get("abbreviations") or {}
-    if word in table:
-        return tuple(name_words(str(table[word])))
+    if word in table:  # a list: several readings, kept as the abbreviation (the parser tries each)
+        return (word,) if isinstance(table[word], list) else tuple(name_words(str(table[word])))
     if word.isalpha() and len(word) >= 6 and not known(word):
         splits = []
         for k in range(3, len(word) - 2):
             a, b = word[:k], word[k:]
             if (known(a) or a in table) and (known(b) or b in table) and b not in _SUFFIXES:
-                splits.append((min(len(a), len(b)), a, b))
+                splits.append((min(len(a), len(b)), len(b), a, b))  # 'gasheat': gas heat, not gash eat
         if splits:
-            _, a, b = max(splits)
+            _, _, a, b = max(splits)
             return _expand(a) + _expand(b)
     if word.isalpha() and len(word) >= 5 and not known(word) and word[:2] in table and (
             known(word[2:]) or word[2:] in table):
