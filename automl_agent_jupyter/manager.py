@@ -188,7 +188,7 @@ class Manager:
         """Select a plan (default: the best) and have the operation agent write its cells; ``namespace``, where
         they will run, is watched so that the plan can be set aside and kept later (see :meth:`before_test`)."""
         planning, log = self._planned(), self._log()
-        planning.release()  # a large table: the cells read their own copy
+        planning.release()  # a large table: not held by planning while the cells (which take it over) train
         self.impl = Implementation(log, planning, planning.get(plan_id or log.record.selected_plan or ""),
                                    self.operation_agent)
         if namespace is not None:

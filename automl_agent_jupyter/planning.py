@@ -89,10 +89,11 @@ class Planning:
     def get(self, plan_id: str) -> Plan:
         return next(p for p in self.plans if p.id == plan_id)
 
-    def release(self) -> None:
-        """While the cells train: a large dataset is not held here beside their own copy (the task decides);
+    def release(self, handoff: bool = True) -> None:
+        """While the cells train: a large dataset is not held here beside their own copy (the task decides;
+        ``handoff``: the cells, run in this process, may take this one instead of reading the file again);
         :meth:`loaded` reads it again for a revision's probes."""
-        if self.data is not None and self.task.release(self.report):
+        if self.data is not None and self.task.release(self.report, handoff):
             self.data = None
             _return_freed_memory()
 

@@ -179,7 +179,7 @@ def race_plans(manager: Any, slots: int | None = None) -> Implementation | None:
     (default all; 1 runs the same lanes one after another, each with the whole budget: the benchmark's
     baseline)."""
     planning, log = manager._planned(), manager._log()
-    planning.release()  # a large table: each lane reads its own copy
+    planning.release(handoff=False)  # a large table: each lane (another process) reads its own copy
     rec, settings = log.record, manager.settings
     plans = [p for p in planning.plans if p.state == "proposed" and (p.verdict is None or p.verdict.passed)]
     plans = plans[:max(1, settings.n_plans)] or [planning.get(rec.selected_plan or "")]

@@ -164,14 +164,19 @@ def main(argv: list[str] | None = None) -> int:
                 "own default fit on all the train rows (the floor), in its own process. Measured on 2 CPU cores "
                 "shared with five other jobs (the load column, 1-minute load average at the start): every time here "
                 "is several times what the same machine gives unloaded.", "",
-                "The 10k, 100k and 1M rows are from 2026-11-30 14:15-14:21 UTC (load 5.2-5.5), the 5M row from 14:29 "
-                "(load 5.7), after: training on a "
+                "The 10k row is from 2026-11-30 14:15 UTC (load 5.5), the 5M row from 14:29 "
+                "(load 5.7), the 1M and 100k rows from 14:38-14:39 (load 6.6, 5.4), after: training on a "
                 "random sample of the train rows when the cost model prices one default fit of every candidate on all "
                 "of them over a third of the budget (1M: the three boosting candidates on 700,000 rows priced at 265 "
                 "reference CPU s against 15 s, so 100,000 rows; said in the load cell and run.json's split."
                 "train_sample), HistGradientBoosting grown in chunks of iterations that the deadline stops, planning "
                 "letting go of the table while the cells train, and the model agent's probes taking only their own "
-                "rows (no copies of the table). Before them the 1M run took 223 s and 1,455 MB (a 179 s train cell whose "
+                "rows (no copies of the table); the 1M row also after: the load cell taking over the table planning "
+                "read (a large table, the same file, when the cells run in the agent's process: not parsed twice; "
+                "python pipeline.py reads the file) and fitting threads keeping one core free (2 OpenMP threads on "
+                "these 2 busy cores made HistGradientBoosting's fit 4x and its chunked predictions 8x slower than "
+                "one; 1M at 14:35 before it: 118.8 s, 674 MB; 100k at 14:17: 79.0 s). The 5M row has neither (reading the CSV twice is most of "
+                "what it takes over the budget; run once, as asked). Before them the 1M run took 223 s and 1,455 MB (a 179 s train cell whose "
                 "kept model had one fit of 8 s: the rest went to fits the deadline could not stop). The 5M run took "
                 "997 s and 5,755 MB before (load 9.6; its one HistGradientBoosting fit on 3.5M rows, 717 s, was not "
                 "cut at the budget). Now 135 s: planning 55 s (the first reading of the 1.5 GB CSV 29 s, the model "
@@ -182,9 +187,11 @@ def main(argv: list[str] | None = None) -> int:
                 "LightGBM's own fit does not depend on this tool.", "",
                 "Memory: 'peak above the 10k run' takes out what a run holds with next to no data (the libraries and "
                 "the run's own machinery, the 10k run's peak) and divides by the table as read (compact dtypes). Per "
-                "stage on the 1M table (the same run in-process, RSS sampled every 20 ms, load 5): planning peaked at "
-                "661 MB (913 MB before the probes took only their rows), then the cells: reading and splitting 736 MB, "
-                "preprocessing 778 MB, training 840 MB, evaluating 845 MB; the 10k run peaks at 408-421 MB.", "",
+                "stage on the 1M table (the same run in-process, RSS sampled every 20 ms, load 5-8): planning peaked "
+                "at 661 MB (913 MB before the probes took only their rows: pyarrow's parse of the CSV is most of it, "
+                "about 3x the table while it parses), then the cells: reading and splitting 736 MB when the load cell "
+                "parsed the file again, 569 MB taking over planning's table; preprocessing, training and evaluating "
+                "then peak at 778-845 MB before, 526-636 MB after. The 10k run peaks at 408-421 MB.", "",
                 "LightGBM's floor is its own default fit on all the train rows (not our sample), in its own process, "
                 "with its default threads: on these 2 shared cores its time varies about 2x between runs (1M: 52 s at "
                 "load 4.6 in the morning, 120 s at load 4.7 here).",

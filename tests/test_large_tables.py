@@ -130,3 +130,39 @@ def test_a_large_train_split_trains_on_a_sample_the_cost_model_sizes_and_boostin
     assert results["split"]["sizes"]["valid"] == report.split["sizes"]["valid"]  # validation keeps every row
     first = results["selection"]["candidates"]["hist_gradient_boosting"]["trials"][0]
     assert first["cut_rounds"] and first["cut_rounds"] < 100, first  # its defaults' 100 iterations, stopped in time
+
+
+def test_the_load_cell_takes_over_the_large_table_planning_read_instead_of_parsing_it_again(tmp_path):
+    """A large table planning read is handed once to the load cell run in the same process (the same file), so it
+    is not parsed twice; a target read inexactly (float32) or a changed file is read from the file."""
+    from automl_agent_jupyter.execution import NamespaceExecutor
+    from automl_agent_jupyter.planning import Planning
+    from automl_agent_jupyter.schema import Candidate, Plan, Requirements
+
+    path = tmp_path / "crabs.csv"
+    pd.read_csv(dataset("crab_age/CrabAgePrediction.csv")).to_csv(path, index=False)
+    req = Requirements.model_validate({"problem": {"downstream_task": "tabular_regression"},
+                                       "dataset": [{"target_variables": ["Age"], "path": str(path)}]})
+    task = tabular.TabularTask()
+    report, data = task.profile(str(path), req, 0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tabular, "RELEASE_MB", 0)  # as a table of millions of rows
+        Planning(requirements=req, report=report, data=data, metric="rmse", plans=[]).release()
+    assert tabular.take_table(str(tmp_path / "other.csv")) is None  # another file: nothing handed over
+    plan = Plan(id="P1", title="trees", candidates=[Candidate(name="lightgbm")], preprocessing={"recipe": "trees"})
+    cells = task.cells(plan, req, report, {"run_dir": str(tmp_path / "run"), "budget_s": 5, "seed": 0})
+    executor = NamespaceExecutor()
+    for cell in cells[:2]:  # setup, load and split
+        result = executor.run(cell.source, cell.stage)
+        assert result.ok, (cell.stage, result.error)
+    assert "not parsed again" in result.stdout
+    assert sum(executor.namespace["RESULTS"]["split"]["sizes"].values()) == report.rows
+    assert tabular.take_table(str(path), ["Age"]) is None  # handed over once
+    result = executor.run(cells[1].source, "load_split")  # run again: reads the file
+    assert result.ok and "not parsed again" not in result.stdout
+    tabular.read_table(str(path))
+    tabular._CACHE["df"] = tabular._CACHE["df"].astype({"Age": np.float32})  # a target compacted to float32
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tabular, "RELEASE_MB", 0)
+        task.release(report)
+    assert tabular.take_table(str(path), ["Age"]) is None  # inexact: the cell reads the file (exact) itself

@@ -105,9 +105,10 @@ class TaskModule(ABC):
                 "Save the model with predict.py and serve.py (a FastAPI /predict endpoint)."]
 
     # ---------------------------------------------------------------- operation agent
-    def release(self, report: DataReport) -> bool:
+    def release(self, report: DataReport, handoff: bool = True) -> bool:
         """Before the cells run: let go of what planning holds of a large dataset (the cells read their own
-        copy); True when the loaded data should be dropped too (planning reloads it for a revision)."""
+        copy, or with ``handoff`` take the one planning read when they run in this process); True when the
+        loaded data should be dropped too (planning reloads it for a revision)."""
         return False
 
     def replay_cells(self, cells: list[CellSpec], results: dict[str, Any]) -> list[CellSpec]:

@@ -28,6 +28,7 @@ SAMPLE_ROWS = 200_000  # larger tables are profiled (unique values, duplicates) 
 MEMORY_FACTOR = 3  # peak memory of reading, splitting and training, as a multiple of the table as read
 RELEASE_MB = 50  # a table this large in memory is let go by planning while the cells (their own copy) train
 _CACHE: dict[str, Any] = {}
+_HANDOFF: dict[str, Any] = {}  # a large table planning read, handed once to the load cell run in this process
 PROBE_ROWS = 2000  # train rows every candidate is fitted on at full effort (all of them when fewer)
 PROBE_MIN_ROWS = 250  # the fewest rows a smaller probe effort goes down to
 PROBE_VALID_ROWS = 1000  # validation rows every candidate is scored on
@@ -205,6 +206,25 @@ def read_table(path: str) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
         df = reader["read_table"](str(p), kwargs)
         notes.append(f"'?' cells read as missing values in {len(marks)} column(s): {', '.join(map(str, marks[:6]))}")
     return _remember(key, df, kwargs, notes)
+
+
+def take_table(path: str, keep: list[str] | tuple = ()) -> pd.DataFrame | None:
+    """The table planning read (a large one, let go by ``TabularTask.release``), handed once to the generated
+    load cell when it runs in this process: the same file (path, size, modification time), read by the same
+    reader with the same options; None (the cell reads the file) when there is none, or when a column in
+    ``keep`` (the target) was compacted to float32 (the cell's own reading keeps it exact)."""
+    try:
+        p = Path(path).expanduser()
+        key = (str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size)
+    except OSError:
+        return None
+    if _HANDOFF.get("key") != key:
+        return None
+    df = _HANDOFF.pop("df")
+    _HANDOFF.clear()
+    if any(c in df.columns and df[c].dtype == np.float32 for c in keep):
+        return None
+    return df
 
 
 def _is_text(s: pd.Series) -> bool:
@@ -388,11 +408,14 @@ class TabularTask(TaskModule):
         report.split = self.split_policy(req, y, seed, parts)
         return report, df
 
-    def release(self, report: DataReport) -> bool:
+    def release(self, report: DataReport, handoff: bool = True) -> bool:
         """A large table (RELEASE_MB in memory) is not kept by planning beside the cells' own copy while they
         train: the read cache and the probes' data go; a revision's probes read it again."""
         if report.extra.get("memory_mb", 0) < RELEASE_MB:
             return False
+        _HANDOFF.clear()
+        if handoff and _CACHE.get("df") is not None:  # the load cell takes it (take_table), not parsing the file again
+            _HANDOFF.update(key=_CACHE["key"], df=_CACHE["df"])
         _CACHE.clear()
         self._probe_data, self._probe_cache = None, {}
         return True
