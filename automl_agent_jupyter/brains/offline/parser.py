@@ -1246,7 +1246,8 @@ def _threshold_next_clause(r: Reading, i: int, name: str) -> tuple[float | None,
         return None, ""
     comps = L()["comparators"]
     seg = " " + t.span_text(na, nb).lower() + " "
-    if not any(f" {c} " in seg for c in comps["hi"] + comps["lo"]):
+    if not any(f" {c} " in seg for c in comps["hi"] + comps["lo"]) and not re.match(
+            r"\s*(?:threshold|goal|target value|min(?:imum)?|cut-?off|bar)\b", seg):  # 'metric = AUC; threshold = 0.8'
         return None, ""
     return _threshold_near(r, na, na, name)
 
@@ -1604,7 +1605,7 @@ def _n_clusters(r: Reading) -> tuple[int | None, FieldSource | None]:
 
 def _freq_seconds(peek: dict[str, Any]) -> float | None:
     f = peek.get("frequency_s")
-    return float(f) if f else None
+    return float(f) if f and float(f) >= 1e-3 else None  # an integer index read as nanoseconds has no frequency
 
 
 _DAY = 86400.0
