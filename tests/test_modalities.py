@@ -96,6 +96,65 @@ def test_mnist_npz_end_to_end(tmp_path):
     assert "(fitted on the 8000 training images)" in basis["model"]
 
 
+def _torch_namespace(**extra) -> dict:
+    """The generated code's networks and training loop (image/nets, common/torch_fit), as the setup cell leaves the
+    names they use, on CPU."""
+    import time
+
+    import torch
+
+    from automl_agent_jupyter import templates
+
+    ns = {"torch": torch, "time": time, "DEVICE": "cpu", "USE_AMP": False, "AMP_DEVICE": "cpu",
+          "DEADLINE": float("inf"), "progress": lambda **k: None, "stop_requested": lambda: False, **extra}
+    for name in ("image/nets", "common/torch_fit"):
+        exec(compile(templates.render(name), name, "exec"), ns)  # noqa: S102 - our own template
+    return ns
+
+
+def test_compact_cnn_is_small_and_sizes_its_stages_from_the_image():
+    """LeNet-style stages: two for 28 px digits (a 7x7 map flattened into the head), four for 64 px photos."""
+    import torch
+
+    ns = _torch_namespace()
+    digits = ns["build_net"]("cnn", {"width": 8, "hidden": 64}, 1, 10, 28, 28, [0.13], [0.31])
+    photos = ns["build_net"]("cnn", {"width": 8, "hidden": 64}, 3, 5, 64, 64, [0.5] * 3, [0.25] * 3)
+    convs = [[m for m in net.modules() if isinstance(m, torch.nn.Conv2d)] for net in (digits, photos)]
+    assert [len(c) for c in convs] == [2, 4]
+    assert digits(torch.rand(4, 1, 28, 28)).shape == (4, 10) and photos(torch.rand(2, 3, 64, 64)).shape == (2, 5)
+    assert sum(p.numel() for p in digits.parameters()) < 60_000  # a few multiply-adds per image: CPU-friendly
+
+
+def test_fit_torch_plans_its_epochs_by_the_wall_clock_and_keeps_the_tail():
+    """On a machine where each effort second takes about two wall seconds, training plans fewer epochs than its
+    effort budget buys, so its learning rate has decayed before DEADLINE; it stops early enough to leave the
+    cells after it their tail (TAIL_EFFORT_S times the slowness it saw)."""
+    import time
+
+    import torch
+
+    ns = _torch_namespace()
+    ns["TAIL_EFFORT_S"] = 0.3
+    X, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
+
+    def batches(epoch, total):
+        for i in range(0, 64, 16):
+            t = time.process_time()
+            while time.process_time() - t < 0.01:  # 10 ms of work, then as long waiting (a busy machine)
+                pass
+            time.sleep(0.01)
+            yield X[i:i + 16], y[i:i + 16]
+
+    net = torch.nn.Linear(8, 2)
+    torch.optim.AdamW(net.parameters())  # the optimizer's first use imports torch._dynamo: not timed here
+    ns["DEADLINE"] = time.perf_counter() + 3.0
+    info = ns["fit_torch"](net, batches, 64, lambda m: 0.5, {"lr": 0.01, "max_epochs": 100, "batch_size": 16},
+                           1000.0, torch.nn.functional.cross_entropy)
+    end = time.perf_counter()
+    assert info["epochs_by_wall"] and info["epochs"] < 100 and info["epochs_by_effort"] == 100
+    assert end < ns["DEADLINE"] - 0.3  # the tail: at least TAIL_EFFORT_S of wall time left
+
+
 def test_hog_model_importance_is_occlusion_on_validation_images(tmp_path):
     """A HOG + SVM plan has no gradients: its importance is occlusion sensitivity, drawn as one mosaic PNG."""
     m = AutoMLAgent(budget_s=3, probe=False).manager()

@@ -44,6 +44,11 @@ PROBE_LATENCY_ROWS = 5  # single-row predictions timed per candidate (after one 
 # diverged on mfeat); the learning-curve prior is fitted on probes made this way.
 PROBE_TREES = 300
 PROBE_MAX_LR = 0.5
+# Such a probe's one-row latency is scaled to the catalogue's rounds as rounds ratio ** ROUNDS_LATENCY_EXPONENT
+# (between a fixed cost per row, 0, and a cost per tree, 1): fitted on mfeat's probes at 300 and at 30 rounds
+# (LightGBM, XGBoost, HistGradientBoosting at four efforts, 2026-11-30; per library 0.12-0.91, pooled 0.44).
+# Its size grows with its trees.
+ROUNDS_LATENCY_EXPONENT = 0.44
 # A forest's probe grows PROBE_FOREST_TREES of its trees: its validation score barely moves beyond that (on mfeat's
 # 250 probe rows, 50 / 100 / 200 trees: random forest F1 0.927 / 0.932 / 0.932, extra trees 0.939 / 0.945 / 0.950),
 # and its one-row latency and its size grow in proportion to the trees, so they are scaled up to the full forest.
@@ -544,8 +549,8 @@ class TabularTask(TaskModule):
             rounds, lr = probe_boosting(params, len(report.class_counts))
             key = next((r for r in BOOSTING_ROUNDS if r in params), None)
             if key and rounds != params[key]:
+                c.probe = {"rounds": rounds, "learning_rate": lr, "rounds_full": int(params[key])}
                 params.update({key: rounds, "learning_rate": lr})
-                c.probe = {"rounds": rounds, "learning_rate": lr}
         try:
             from threadpoolctl import threadpool_limits
 
@@ -594,6 +599,9 @@ class TabularTask(TaskModule):
         lat_ms = lat
         grow = c.probe.get("trees_full", 1) / c.probe.get("trees", 1)  # a forest probed on fewer of its trees
         lat_ms, size_mb = lat * grow, size_mb * grow
+        if "rounds" in c.probe:  # a multi-class booster probed on fewer rounds (probe_boosting)
+            more = c.probe["rounds_full"] / c.probe["rounds"]
+            lat_ms, size_mb = lat_ms * more ** ROUNDS_LATENCY_EXPONENT, size_mb * more
         c.predicted_metric = round(pred, 4)
         c.predicted_interval = [round(lo, 4), round(hi, 4)]
         # one default fit on every train row, from the cost model (no clock: the same on a busy machine)
@@ -616,7 +624,8 @@ class TabularTask(TaskModule):
                       "them)")
         if "rounds" in c.probe:
             sized += (f"; {c.probe['rounds']} rounds at learning rate {c.probe['learning_rate']:g} (the catalogue's "
-                      f"rounds x learning rate, within {PROBE_TREES} trees for {len(report.class_counts)} classes)")
+                      f"rounds x learning rate, within {PROBE_TREES} trees for {len(report.class_counts)} classes; "
+                      f"latency and size scaled to {c.probe['rounds_full']} rounds)")
         whole = "" if "trees" in c.probe or "rounds" in c.probe else " at full size"
         c.basis = (f"probe: catalogue defaults{whole} fitted on {n_probe} train rows, scored on "
                    f"{len(ns['Xp_valid'])} validation rows ({metric} {score:.4f}, {fit_cpu:.2f} CPU s); "
