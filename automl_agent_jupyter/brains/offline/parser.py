@@ -246,6 +246,9 @@ def durations(r: Reading) -> list[Quantity]:
         if u and u[0] >= 3600 and i > 0 and t.tokens[i - 1].lower in ("next", "past", "last", "previous", "following",
                                                                       "coming", "prior"):
             out.append(Quantity(u[0], i, i + 1, 1.0, u[0]))
+        elif u and u[0] >= 1 and i > 1 and t.tokens[i - 1].lower == "the" and t.tokens[i - 2].lower in (
+                "within", "under", "inside"):  # 'done within the hour'
+            out.append(Quantity(u[0], i - 1, i + 1, 1.0, u[0]))
         elif tok.lower == "tomorrow":
             out.append(Quantity(86400.0, i, i + 1, 1.0, 86400.0))
         i += 1
@@ -1341,6 +1344,8 @@ def _limit_kind(r: Reading, q: Quantity) -> str | None:
         re.search(r"(?:\b(?:not|n't|dont|never|no|nothing|cannot|nobody)|' t)\s+(?:\w+\s+){0,2}(?:more|longer|bigger|larger|over)\b",
                   before) or \
         said(["budget", "limit", "cap", "time limit", "deadline"], seg, lemmas)
+    if q.end + 1 < len(t) and t.tokens[q.end].lower == "/" and t.tokens[q.end + 1].is_word:
+        return "inference_latency"  # '1 ms/prediction', '5 ms / row': a per-item budget by itself
     if not bound:
         return None
 
