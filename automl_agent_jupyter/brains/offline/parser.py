@@ -840,7 +840,9 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
         if unit and (i, j) == ordered[0] and all(b[0] <= e[1] + 1 for e, b in zip(ordered, ordered[1:])):  # 'the fatality count for each state-year', 'price per square foot': a unit, not what is predicted
             return -1.5, f"named as the unit predicted for ('{unit} ...')"
         if t.tokens[a].lower in _AUX + ("has", "have") and _b < len(t) and t.tokens[_b].lower == "?" and _b - j <= 1 \
-                and i > a + 2:  # 'Would a 30-year-old woman in third class have made it?': the predicate is asked
+                and i > a + 2 and not any(t.tokens[x].lower in _FEATURE_CUES + ("whether", "if", "which", "what", "how")
+                                          for x in range(a, i)):
+            # 'Would a 30-year-old woman in third class have made it?': the predicate is asked
             best, why = max((best, why), (1.5, "the predicate of a yes/no question"))
             continue
         dep = [sp for p in L()["depends_cues"] for sp in t.find(p) if a <= sp[0] < _b]
