@@ -106,7 +106,8 @@ def network_ratio(n_train: int, n_probe: int, epochs: int, full_epochs: int, fit
 # whose predictions scatter most (an MLP's probe: residual sd 0.6 in log error, boosting's 0.4) wins the ranking more
 # often than it wins training (the winner's curse). The tabular model agent predicts half a residual sd toward the
 # worse end: over 15 tables (benchmarks/results/ranking/*: every plan trained, priors refitted leaving each table out)
-# the plans it ranks first lose 16% of validation score in all against the best plan, 27% without (0.8 sd: 17%).
+# the plans it ranks first lose 16% of validation score in all against the best plan, 27% without (0.8 sd: 17%;
+# benchmarks/plan_choice.py).
 CAUTION = 0.5
 ROW_EXPONENT = {"kernel": 2.0}  # how a fit's CPU grows with its train rows (an RBF SVM's about quadratically; else linearly)
 PREDICT_GROWS = ("kernel", "instance_based")  # every prediction searches the train rows (support vectors, neighbours)
