@@ -112,6 +112,10 @@ def _num_at(t: Text, i: int) -> tuple[float, int] | None:
         if j < len(t) and t.tokens[j].lower == "-":
             j += 1
         return v, j
+    if w == "point":  # 'below point five' (voice): the leading zero unsaid
+        v, j = _spelled_number(t, 0.0, i)
+        if j > i:
+            return v, j
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(k|m|b)", w)
     if m:
         return float(m.group(1)) * L()["count_multipliers"][m.group(2)], i + 1
@@ -160,13 +164,17 @@ def _fraction_at(t: Text, i: int) -> tuple[float, int] | None:
                     _unit(t, x, L()["time_units"]) for x in (j + 2, j + 3))):
                 return None  # 'a year and a half', 'a quarter of an hour': durations
             return a / den, j + 1  # 'a third', 'two thirds', 'one half'
-        for link in ("in", "out of", "of every", "of each"):
-            k = j + len(link.split())
-            if k < len(t) and t.span_text(j, k).lower() == link:
-                m = _num_at(t, k)
-                if m and m[0] > a > 0 and (t.tokens[k].is_number or t.tokens[k].lower in L()["number_words"]) and \
-                        t.tokens[k].lower not in ("a", "an", "half"):
-                    return a / m[0], m[1]
+        # 'nine in ten', and with what is counted between: 'three times out of four', 'one tumour in twenty'
+        skips = (j, j + 1) if t.tokens[j].lower.isalpha() and t.tokens[j].lower not in ("in", "out", "of") else (j,)
+        for s0 in skips:
+            for link in ("in", "out of", "of every", "of each"):
+                k = s0 + len(link.split())
+                if k < len(t) and t.span_text(s0, k).lower() == link:
+                    m = _num_at(t, k)
+                    if m and m[0] > a > 0 and (t.tokens[k].is_number or t.tokens[k].lower in L()["number_words"]) \
+                            and t.tokens[k].lower not in ("a", "an", "half") and (
+                            s0 == j or _unit(t, m[1], L()["time_units"]) is None):  # 'one run in ten minutes'
+                        return a / m[0], m[1]
     return None
 
 
@@ -285,10 +293,11 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
 
     def said(phrases: list[str]) -> str | None:  # never in a metric's name; 'top 10%' is a share, not an ordering
         return next((p for p in phrases for a, b in t.find(p) if not set(range(a, b)) & metric_words and
+                     not _singular_for_plural(p, t.tokens[b - 1].lower) and  # 'totals' is no 'total sleep'
                      not (b < len(t) and t.tokens[b].lower in ("%", "percent")) and
                      t.clause_of(a) not in bound_clauses), None)
 
-    predictive = _predictive(t, col_words) or bool(said(nl["build_words"]))
+    predictive = _predictive(t, col_words) or bool(said(nl["build_words"])) or _declares_target(t)
     if has_data and not predictive and _count_question(t):
         return ("it counts rows already in the data, not a model that predicts; pandas does that in one line "
                 "(value_counts or groupby)")
@@ -325,6 +334,38 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     if not has_data and not ml:
         return "it is not a machine-learning request (I build and verify models from a data file)"
     return None
+
+
+_FIELD_DECL = re.compile(r"(?:^|[\n;.(]|^\s*-)\s*-?\s*(target|label|outcome|response|dependent|features?|predictors?|"
+                         r"inputs?|covariates?|regressors?|independent)(?: column| variable)?s?\s*[:=]([^\n;]*?)(?=\n|;|\.\s|\.?$)",
+                         re.IGNORECASE)
+
+
+def _declared_fields(raw: str) -> list[tuple[str, int, int]]:
+    """('target' | 'input', start, end) of each 'target: ...' / 'features = ...' field the text declares."""
+    key = raw
+    if _DECL_CACHE.get("key") != key:
+        out = []
+        for m in _FIELD_DECL.finditer(raw):
+            word = m.group(1).lower()
+            kind = "target" if word in ("target", "label", "outcome", "response", "dependent") else "input"
+            out.append((kind, m.start(2), m.end(2)))
+        _DECL_CACHE.update(key=key, val=out)
+    return _DECL_CACHE["val"]
+
+
+_DECL_CACHE: dict[str, Any] = {}
+
+
+def _declares_target(t: Text) -> bool:
+    """'Target = Age', '- target: hours of REM sleep', 'label column: y': the request names what to predict."""
+    return bool(re.search(r"(?:^|[\n;.(-]\s*)(?:target|label|outcome|response|dependent)(?: column| variable)?\s*[:=]",
+                          t.raw.lower()))
+
+
+def _singular_for_plural(phrase: str, token: str) -> bool:
+    last = phrase.split()[-1]
+    return last.endswith("s") and token == last[:-1]
 
 
 def _filter_question(r: Reading) -> bool:
@@ -834,6 +875,12 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
             score, w = 2.0, "pointed at as the column"
             best, why = max((best, why), (score, w))
             continue
+        declared = next((kind for kind, a0, b0 in _declared_fields(t.raw) if a0 <= t.tokens[i].start < b0 and
+                         t.raw.count("(", a0, t.tokens[i].start) <= t.raw.count(")", a0, t.tokens[i].start)), None)
+        if declared:  # '- target: hours of REM sleep' / '- features: total sleep, ...'
+            best, why = max((best, why), (2.0, "declared as the target") if declared == "target" else
+                            (-2.0, "declared as an input"))
+            continue
         unit = next((t.tokens[x].lower for x in (i - 1, i - 2) if x >= a and t.tokens[x].lower in ("each", "every", "per")
                      and (x == i - 1 or t.raw[t.tokens[i - 1].end:t.tokens[i].start] == "-")), None)  # 'state-year'
         ordered = sorted(spans)
@@ -1089,8 +1136,15 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
                         break
                     continue
                 e = share[1]
-                linked = any(t.tokens[x].lower == "of" for x in range(k, e))  # '85 of every 100 smokers'
-                if (linked or e < len(t) and t.tokens[e].lower == "of") and \
+                if any(t.tokens[x].lower == "times" for x in range(k, e)):
+                    break  # 'right three times out of four': a rate, not a share of the positives
+                linked = any(t.tokens[x].lower == "of" and t.tokens[x - 1].lower != "out"
+                             for x in range(k, e))  # '85 of every 100 smokers', not '3 out of 4'
+                group = not missed and t.tokens[v].lower not in ("get", "gets", "getting", "got") and any(
+                    x < len(t) and t.tokens[x].lower.isalpha() and t.tokens[x].lower.endswith("s") and
+                    t.tokens[x].lower not in ("is", "was", "has", "does", "times")
+                    for x in (e, e + 1))  # 'catch 9 in 10 malignant tumours'
+                if (linked or group or e < len(t) and t.tokens[e].lower == "of") and \
                         t.span_text(e, min(len(t), e + 3)).lower() != "of the time" and not taken & set(range(v, e)):
                     taken.update(range(v, e))
                     found.append(("recall", v, -ve if missed else ve))
@@ -1101,9 +1155,10 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
         if not any(n in ("accuracy", "precision") for n, _, _ in found) and not taken & set(range(i, j)):
             # 'when it flags a message as spam it has to be right 98% of the time': right among what it flags
             a, _b = t.clause_of(i)
-            cond = any(t.tokens[c].lower in ("when", "whenever", "if") and any(
+            cond = any(t.tokens[c].lower in ("when", "whenever", "if", "of", "among", "amongst") and
+                       (t.tokens[c].lower != "of" or c == a or t.tokens[c - 1].lower in (",", ";", ":", "and")) and any(
                 t.tokens[v].forms & set(rules["precision_when"]) for v in range(c + 1, min(i, c + 6)))
-                for c in range(a, i))
+                for c in range(a, i))  # 'Of the people it flags, 3 out of 4 should be held
             found.append(("precision" if cond else "accuracy", i, j))
     # 'being within about $150 on average is fine', 'give or take 3 years': an error bound is a mean absolute error
     if not any(METRIC_FAMILY.get(n) == "regression" for n, _, _ in found):
@@ -1126,15 +1181,19 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
     if not any(n in ("precision", "accuracy") for n, _, _ in found):
         for c, tok in enumerate(t.tokens):
             if tok.lower not in ("of", "among", "amongst") or (tok.lower == "of" and c > 0 and
-                                                               t.tokens[c - 1].lower not in (",", ";", ".", ":")):
+                                                               t.tokens[c - 1].lower not in (",", ";", ".", ":", "and")):
                 continue
             _a, b = t.clause_of(c)
             v = next((x for x in range(c + 1, min(b, c + 7)) if t.tokens[x].forms & set(rules["precision_when"])), None)
             if v is None:
                 continue
-            if any(_share_at(t, k) for k in range(v + 1, b)) and not taken & {v}:
+            k = next((k for k in range(v + 1, b) if _share_at(t, k)), None)
+            if k is not None and not taken & {v}:
                 taken.add(v)
-                found.append(("precision", v, v + 1))
+                lo = L()["comparators"]["lo"]
+                before = t.span_text(max(v + 1, k - 4), k).lower()
+                # 'of those it rejects, at most 5% may be good': a ceiling on the wrong ones, the complement
+                found.append(("precision", v, -(v + 1) if any(before.endswith(c) for c in lo) else v + 1))
                 break
     for name, ps in L()["metric_complements"].items():
         for p in ps:
@@ -1186,7 +1245,9 @@ def _threshold_near(r: Reading, i: int, j: int, name: str) -> tuple[float | None
             continue
         n = _num_at(t, k)
         said_pct = n is not None and n[1] < len(t) and t.tokens[n[1]].lower in ("%", "percent", "pct")
-        bounded_word = n is not None and n[0] >= 2 and t.tokens[k].lower in L()["number_words"] and (any(
+        bounded_word = n is not None and (n[0] >= 2 or name in LOWER_IS_BETTER and t.tokens[k].lower not in (
+            "a", "an", "single", "half", "couple", "pair")) and (
+            t.tokens[k].lower in L()["number_words"] or t.tokens[k].lower == "point") and (any(
             t.span_text(max(a, k - 4), k).lower().endswith(c) for c in comps["hi"] + comps["lo"]) or any(
             t.span_text(n[1], min(b, n[1] + 3)).lower().startswith(c) for c in ("or more", "or better", "or higher",
                                                                                 "or above", "or less", "or lower")))
