@@ -137,7 +137,8 @@ def test_the_leaderboard_lists_every_candidate_trained(banana_run):
     latency = next(c for c in banana_run.record.constraints if c["name"] == "inference_latency")
     assert kept["latency_ms"] == pytest.approx(latency["measured"])  # the measured number the verdict used
     singles = board[board["model"] != "ensemble"]
-    assert singles["valid_score"].between(0.9, 1).all() and (singles["fit_seconds"] > 0).all()
+    # every single model learned (a broken fit scores about 0.5); a plan may carry a linear model, ~0.88 on banana
+    assert singles["valid_score"].between(0.8, 1).all() and (singles["fit_seconds"] > 0).all()
     assert singles["predicted_metric"].notna().all() and (singles["trials"] >= 1).all()
     assert list(board["valid_score"]) == sorted(board["valid_score"], reverse=True)
     assert json.loads((banana_run.folder / "run.json").read_text())["leaderboard"][0]["model"] == board["model"][0]
