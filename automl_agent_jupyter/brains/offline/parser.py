@@ -875,6 +875,14 @@ def _role(r: Reading, spans: list[tuple[int, int]]) -> tuple[float, str]:
             score, w = 2.0, "pointed at as the column"
             best, why = max((best, why), (score, w))
             continue
+        nouns = L()["data_nouns"]
+        if (nxt in nouns or (j + 1 < len(t) and nxt in ("-", "care") and t.tokens[j + 1].lower in nouns) or (
+                j + 2 < len(t) and nxt in ("and", "&", "/", ",") and t.tokens[j + 1].lower.isalpha() and
+                t.tokens[j + 2].lower in nouns)) or (
+                i >= 2 and t.tokens[i - 1].lower in ("of", "on", "about") and t.tokens[i - 2].lower in nouns):
+            # 'a health survey file', 'the credit card file', 'this survey of workers': what the data is about
+            best, why = max((best, why), (-2.5, "describes the data, not what to predict"))
+            continue
         declared = next((kind for kind, a0, b0 in _declared_fields(t.raw) if a0 <= t.tokens[i].start < b0 and
                          t.raw.count("(", a0, t.tokens[i].start) <= t.raw.count(")", a0, t.tokens[i].start)), None)
         if declared:  # '- target: hours of REM sleep' / '- features: total sleep, ...'
@@ -1136,8 +1144,9 @@ def _find_metric_mentions(r: Reading) -> list[tuple[str, int, int]]:
                         break
                     continue
                 e = share[1]
-                if any(t.tokens[x].lower == "times" for x in range(k, e)):
-                    break  # 'right three times out of four': a rate, not a share of the positives
+                if any(t.tokens[x].lower == "times" for x in range(k, e)) or any(
+                        t.tokens[x].lower in ("right", "correct", "correctly", "wrong") for x in range(e, min(len(t), e + 4))):
+                    break  # 'right three times out of four', 'gets 70% of cases right': a rate, not a share of the positives
                 linked = any(t.tokens[x].lower == "of" and t.tokens[x - 1].lower != "out"
                              for x in range(k, e))  # '85 of every 100 smokers', not '3 out of 4'
                 group = not missed and t.tokens[v].lower not in ("get", "gets", "getting", "got") and any(
@@ -1228,6 +1237,15 @@ def _rate_spans(t: Text) -> list[tuple[int, int]]:
             out.append((i - 1, j + 1))
     for i, j in t.find("of the time"):
         out.append((max(0, i - 2), j))
+    right = ("right", "correct", "correctly", "accurately")
+    for k in range(len(t)):  # 'gets 70% of cases right', 'correct in 85% of the cases'
+        sh = _share_at(t, k) if t.tokens[k].is_number or t.tokens[k].lower in L()["number_words"] else None
+        if sh is None or sh[1] >= len(t) or t.tokens[sh[1]].lower != "of":
+            continue
+        e = sh[1]
+        if any(t.tokens[x].lower in right for x in range(e + 1, min(len(t), e + 4))) or any(
+                t.tokens[x].lower in right for x in range(max(0, k - 3), k)):
+            out.append((k, e))
     return out
 
 
