@@ -301,6 +301,10 @@ def not_ml_reason(r: Reading, has_data: bool) -> str | None:
     if has_data and not predictive and _count_question(t):
         return ("it counts rows already in the data, not a model that predicts; pandas does that in one line "
                 "(value_counts or groupby)")
+    chart = said(nl["charts"])
+    if has_data and chart and not predictive:  # 'Bar chart: number of fragments per glass type.'
+        return (f"it asks for a chart of the data ({chart!r}), not a model that predicts; pandas or matplotlib "
+                "draws it in a line or two")
     stat = said(nl["statistics"])
     if stat and r.columns and stat.split()[-1] in ("mean", "median", "average"):
         # 'the median home value' is medv's name, not a statistic asked for
@@ -400,6 +404,10 @@ def _count_question(t: Text) -> bool:
     """'How many crabs of each colour are there?': a count of the rows at hand. 'How many riders will there be
     tomorrow?' asks about the future and is a prediction."""
     spans = t.find("how many")
+    lead = [tok.lower for tok in t.tokens[:3] if tok.lower not in ("please", "pls", "can", "you", "just")]
+    if lead and lead[0] in ("count", "tally", "enumerate") and not any(t.has(w) for w in (
+            "will", "would", "next", "tomorrow", "future", "predict", "forecast", "model")):
+        return True  # 'count respondents with a chronic condition': rows at hand, counted
     if not spans:
         return False
     a, b = t.clause_of(spans[0][0])
@@ -446,9 +454,11 @@ def _predictive(t: Text, col_words: set[str] | None = None) -> bool:
 
 def _superlative(t: Text) -> str | None:
     """'the sweetest', 'the highest crime rate', 'at its highest', 'the most': a look-up, not a prediction."""
+    asks = t.raw.rstrip().endswith("?") and t.tokens and t.tokens[0].lower in ("in", "which", "what", "when", "where")
     for k, tok in enumerate(t.tokens[1:], 1):
-        if t.tokens[k - 1].lower not in ("the", "its", "their"):
-            continue
+        if t.tokens[k - 1].lower not in ("the", "its", "their") and not (asks and t.tokens[k - 1].lower in (
+                "usually", "typically", "generally", "normally", "often", "most", "least")):
+            continue  # 'In which quarter is gas consumption usually highest?': a look-up too
         w = tok.lower
         if k + 1 < len(t) and t.tokens[k + 1].lower in ("likely", "probable", "probably", "risk", "chance",
                                                                  "probability"):
