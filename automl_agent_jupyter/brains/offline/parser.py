@@ -818,9 +818,10 @@ def _value_match(r: Reading, col: str) -> tuple[float, list[tuple[int, int]], st
             others = {x for o in strs if o != v for x in core_words(o)}
             if words and found[0] and (all(found) or words[0] not in others):  # the first word says which value
                 s = [sp for f in found for sp in f]
-        if not s and len(v) >= 4 and v.isalpha() and not known(v):  # 'carni' ~ carnivore, 'insecti' ~ insectivore
+        if not s and v.isalpha() and (len(v) >= 4 and not known(v) or len(v) == 3 and v[0].isupper() and
+                                      v[1:].islower()):  # 'carni' ~ carnivore; a place cut short: 'Vic' ~ Victoria
             s = [(k, k + 1) for k, tok in enumerate(t.tokens) if tok.is_word and len(tok.lower) > len(v) + 1 and
-                 tok.lower.startswith(v.lower())]
+                 tok.lower.startswith(v.lower()) and (len(v) >= 4 or tok.text[0].isupper())]
         if s:
             hits.append(v)
             spans += s
