@@ -1587,6 +1587,8 @@ def _models(r: Reading, task: str | None) -> tuple[list[ModelSpec], FieldSource 
                 continue
             if j - i == 1 and t.tokens[i].lower not in (p, p + "s", p + "es") and not t.tokens[i].fixed_from:
                 continue  # a one-word name as written, not a verb's form ('boost' is no 'boosting')
+            if not _in_context(t, next(e for e in entries if e["key"] == key), p, j):
+                continue  # 'our maternity ward' is no Ward linkage
             longer = [q for _, q in claims if len(q.split()) > len(p.split()) and any(
                 a <= i and j <= b for a, b in t.find(q))]
             if longer and not any(q in [pp for k2, pp in phrases if k2 == key] for q in longer):
@@ -1624,6 +1626,12 @@ _NEGATIONS = ("no", "not", "without", "avoid", "never", "except", "excluding", "
 
 _COMPARING = ("more", "less", "longer", "later", "worse", "better", "bigger", "larger", "fewer", "lower", "higher",
               "than", "greater", "smaller", "exceed", "over", "under", "above", "below", "slower", "faster")
+
+
+def _in_context(t: Text, entry: dict[str, Any], name: str, end: int) -> bool:
+    """A model name that is also a plain word ('ward') counts only with its context words right after it."""
+    ctx = (entry.get("only_with") or {}).get(name)
+    return not ctx or any(tok.lower in ctx for tok in t.tokens[end:end + 4])
 
 
 def _negated(t: Text, i: int) -> bool:
@@ -1954,7 +1962,7 @@ def _task_scores(r: Reading, target: str | None, metrics: list[PerformanceMetric
     for e in L()["models"]:  # a name that several models share ('mlp', 'ridge') says nothing of the task
         tasks = [k for k in (cat.get(e["key"]) or {}).get("tasks", []) if k in scores]
         if len(tasks) == 1 and any(not _negated(t, a) for p in e["names"] if len(owners[p]) == 1
-                                   for a, _ in t.find(p)):
+                                   for a, b in t.find(p) if _in_context(t, e, p, b)):
             scores[tasks[0]] += 1.5
             why.append(f"{e['key']} is a {tasks[0].split('_', 1)[-1]} model")
     for k, tok in enumerate(t.tokens[:-1]):  # 'how educated', 'how expensive': a degree asked, a number
