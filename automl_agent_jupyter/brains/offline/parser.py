@@ -1864,6 +1864,12 @@ def _split(r: Reading) -> tuple[dict[str, float] | None, str | None, FieldSource
                          r"(train|training|valid|validation|dev|test|testing|hold[\s-]?out)\b", low):
         part = {"tr": "train", "va": "valid", "de": "valid"}.get(g.group(2)[:2], "test")
         named.setdefault(part, int(g.group(1)))
+    if len(named) < 2 or sum(named.values()) != 100:  # 'Train 80 / valid 10 / test 10', 'train 60% / val 20% / test 20%'
+        named = {}
+        for g in re.finditer(r"\b(train|training|valid|validation|val|dev|test|testing)\s*[:=]?\s*(\d{1,2})\s*(?:%|percent)?"
+                             r"(?!\d|\.\d)", low):
+            part = {"tr": "train", "va": "valid", "de": "valid"}.get(g.group(1)[:2], "test")
+            named.setdefault(part, int(g.group(2)))
     if len(named) >= 2 and sum(named.values()) == 100:
         out = {k: v / 100 for k, v in named.items()}
         return out, None, _src(out, 0.9, ", ".join(f"{v}% {k}" for k, v in named.items()))
