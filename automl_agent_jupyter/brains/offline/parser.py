@@ -1793,8 +1793,8 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
         return last
 
     for q in durations(r):
-        if set(range(q.start, q.end)) & r.used:
-            continue
+        if set(range(q.start, q.end)) & r.used or q.unit_scale < 1:
+            continue  # used already, or under a second: a time per prediction, never a window
         d = direction(q.start, q.end)
         if d is None and t.tokens[q.start].lower == "tomorrow":
             d = "pred_seq_len"
@@ -1817,10 +1817,13 @@ def _windows(r: Reading) -> tuple[dict[str, Any], FieldSource | None]:
         if d is None or d in params:
             continue
         prev = t.tokens[k - 1].lower if k else ""
+        unit = _unit(t, k + 1, L()["time_units"])
+        if unit is not None and unit[0] < 1:
+            continue  # '3 ms', '500 µs': a time per prediction, never a count of steps
         if nxt and nxt not in step_words and nxt not in (",", ".", ";", ")", "and", "in", "out", "past", "previous",
                                                          "preceding", "prior", "historical", "future", "ahead",
                                                          "forward") and not nxt.isdigit() \
-                and _unit(t, k + 1, L()["time_units"]) is None and \
+                and unit is None and \
                 prev not in ("length", "len", "size", "horizon", "lookback", "window", "=", ":"):
             continue  # a number of something else ("96 features")
         params[d] = int(tok.number)
