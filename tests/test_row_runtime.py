@@ -51,17 +51,23 @@ def test_the_array_path_matches_the_pipeline(recipe):
     np.testing.assert_allclose(one_by_one, ns["predict_codes"](model, valid), rtol=1e-9)
 
 
-@pytest.mark.parametrize("forest", ["RandomForestClassifier", "ExtraTreesRegressor"])
-def test_a_forest_answers_from_its_trees_as_it_predicts(forest):
-    """forest_output (no input check, no thread pool per tree) gives what predict_proba / predict give."""
-    import sklearn.ensemble as ens
-
+def _trees_preprocessed():
+    """The 'trees' recipe's preprocess cell run on the small frames: its namespace (Z_train, Z_valid, ...) and y."""
     train, valid, y = _frames()
     source = templates.render("tabular/preprocess", recipe="trees", recipe_text="trees",
                               num_cols=[c for c in train.columns if c not in ("Sex", "WeightBand")],
                               cat_cols=["Sex", "WeightBand"], date_cols=[], mixed_as_categorical=False)
     ns = {"X_train": train, "X_valid": valid, "X_test": valid, "SEED": 0}
     exec(compile(source, "preprocess-trees", "exec"), ns)
+    return ns, y
+
+
+@pytest.mark.parametrize("forest", ["RandomForestClassifier", "ExtraTreesRegressor"])
+def test_a_forest_answers_from_its_trees_as_it_predicts(forest):
+    """forest_output (no input check, no thread pool per tree) gives what predict_proba / predict give."""
+    import sklearn.ensemble as ens
+
+    ns, y = _trees_preprocessed()
     cls = forest.endswith("Classifier")
     target = (y > y.median()).astype(int) if cls else y
     est = getattr(ens, forest)(n_estimators=30, random_state=0, n_jobs=1).fit(ns["Z_train"], target)
@@ -80,12 +86,7 @@ def test_hist_gradient_boosting_predicts_on_one_thread(task):
     import sklearn.ensemble as ens
     from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
-    train, valid, y = _frames()
-    source = templates.render("tabular/preprocess", recipe="trees", recipe_text="trees",
-                              num_cols=[c for c in train.columns if c not in ("Sex", "WeightBand")],
-                              cat_cols=["Sex", "WeightBand"], date_cols=[], mixed_as_categorical=False)
-    ns = {"X_train": train, "X_valid": valid, "X_test": valid, "SEED": 0}
-    exec(compile(source, "preprocess-trees", "exec"), ns)
+    ns, y = _trees_preprocessed()
     classify = task == "tabular_classification"
     base = ens.HistGradientBoostingClassifier if classify else ens.HistGradientBoostingRegressor
     seen = []
