@@ -30,6 +30,11 @@ def test_metrics_and_thresholds(text, name, value):
     ("inference within 5 seconds on the test set", "inference_time_total", 5, "s"),
     ("at most 200 million parameters", "parameters", 200e6, "count"),
     ("a model size under 50 MB", "model_size", 50, "MB"),
+    # limits in words
+    ("the search can't run longer than 45 minutes", "training_time", 2700, "s"),
+    ("training under three quarters of an hour", "training_time", 2700, "s"),
+    ("the entire batch of 10,000 rows must be scored within 3 seconds", "inference_time_total", 3, "s"),
+    ("a small network with fewer than 5 thousand weights", "parameters", 5000, "count"),
 ])
 def test_complexity_limits(text, name, value, unit):
     found = {c.name: c for c in P.find_complexity(text)}

