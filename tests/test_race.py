@@ -88,3 +88,32 @@ def test_a_plan_chooses_the_same_models_raced_as_run_one_after_another(tmp_path)
         got[mode] = {r["plan"]: (r["model"], r["valid"]["f1"], r["effort"]["search_trials_run"]) for r in rows}
     assert got["race"] == got["one by one"]
     assert any(trials and any(trials.values()) for _, _, trials in got["race"].values())  # a search ran too
+
+
+def test_a_lane_prices_each_trial_as_the_model_its_train_cell_fits(bananas, tmp_path):
+    """A raced plan buys its trials at the cost model's price of one default fit as the train cell makes it: a
+    forest with all its trees (the model agent's probes grow PROBE_FOREST_TREES of them, and the cost model's units
+    count a probe's), so a forest lane does not buy four times the trials its effort pays for and outlast the race."""
+    from automl_agent_jupyter.knowledge import learning_curves as lc
+    from automl_agent_jupyter.manager import Manager
+    from automl_agent_jupyter.tasks import for_task
+    from automl_agent_jupyter.tasks.tabular import PROBE_FOREST_TREES, model_entry
+
+    m = Manager(Settings(n_plans=1, top_k=2, seed=0, budget_s=30, storage="memory"))
+    m.plan("Classify banana quality as Good or Bad", data=bananas, out=tmp_path / "run")
+    report, task = m.planning.report, for_task("tabular_classification")
+    sizes = report.split["sizes"]
+    probe_size = {"items": sizes["train"], "valid_items": sizes["valid"], "epochs": None}
+    specs = {n: {"portfolio": [{}], "space": {"max_depth": ["int", 2, 20]}} for n in ("random_forest", "lightgbm")}
+    plan = task.effort_plan(specs, report, effort_s=6.0)
+    trees = model_entry("random_forest")["defaults"]["n_estimators"]
+    assert trees > PROBE_FOREST_TREES
+    probe_units = task.probe_units("random_forest", probe_size, report)
+    all_trees_s = lc.probe_cost_s("random_forest", "bagged_trees", probe_units * trees / PROBE_FOREST_TREES)
+    assert all_trees_s > 1.5 * lc.probe_cost_s("random_forest", "bagged_trees", probe_units)
+    assert plan["fit_cost_s"]["random_forest"] == pytest.approx(all_trees_s, rel=0.02)
+    # a binary booster's probe already grows all its rounds: its price is the probe's
+    assert plan["fit_cost_s"]["lightgbm"] == pytest.approx(
+        lc.probe_cost_s("lightgbm", "gradient_boosting", task.probe_units("lightgbm", probe_size, report)), rel=0.02)
+    bought = {n: int(0.8 * 6.0 / len(specs) / plan["fit_cost_s"][n]) - 1 for n in specs}
+    assert plan["search_trials"] == {n: min(40, max(0, b)) for n, b in bought.items()}

@@ -56,7 +56,7 @@ PROBE_FOREST_TREES = 50
 BOOSTING_ROUNDS = ("n_estimators", "max_iter")  # the catalogue's name for the rounds, per library
 PROBE_WORK = {
     "gradient_boosting": lambda n, v, d, k: n * d * k,
-    "bagged_trees": lambda n, v, d, k: n ** 1.1 * d ** 0.5,
+    "bagged_trees": lambda n, v, d, k: n ** 1.1 * d ** 0.5 * k,
     "kernel": lambda n, v, d, k: (n * n + n * v) * d,
     "instance_based": lambda n, v, d, k: n * v * d,
     "linear": lambda n, v, d, k: n * d * k,
@@ -494,10 +494,10 @@ class TabularTask(TaskModule):
         d = sum(len(DATE_PARTS) if kinds.get(f) == "datetime" else 1 for f in report.features) / 10
         family = model_entry(name)["family"]
         k = len(report.class_counts) if family in ("gradient_boosting", "linear") and len(report.class_counts) > 2 else 1
-        if family == "bagged_trees" and not size.get("full"):  # a probe's trees (PROBE_FOREST_TREES)
+        if family == "bagged_trees" and size.get("full"):  # all its trees: the units count a probe's PROBE_FOREST_TREES
             trees = int(model_entry(name).get("defaults", {}).get("n_estimators", 0))
             if trees > PROBE_FOREST_TREES:
-                k = k * PROBE_FOREST_TREES / trees
+                k = k * trees / PROBE_FOREST_TREES
         if family == "gradient_boosting" and not size.get("full"):  # a probe's rounds (probe_boosting)
             params = model_entry(name).get("defaults", {})
             rounds = next((params[r] for r in BOOSTING_ROUNDS if r in params), None)
@@ -775,7 +775,7 @@ class TabularTask(TaskModule):
         n_train = int(sizes.get("train", 0))
         if n_train <= SAMPLE_MIN_ROWS or not names:
             return None
-        full = {"items": n_train, "valid_items": int(sizes.get("valid", 0)), "epochs": None}
+        full = {"items": n_train, "valid_items": int(sizes.get("valid", 0)), "epochs": None, "full": True}
         cost = sum(lc.probe_cost_s(n, model_entry(n)["family"], self.probe_units(n, full, report)) for n in names)
         allowed = SAMPLE_SHARE * budget_s
         if cost <= allowed:
@@ -797,7 +797,8 @@ class TabularTask(TaskModule):
         from ..knowledge import learning_curves as lc
 
         sizes = report.split.get("sizes", {})
-        full = {"items": int(sizes.get("train", 0)), "valid_items": int(sizes.get("valid", 0)), "epochs": None}
+        full = {"items": int(sizes.get("train", 0)), "valid_items": int(sizes.get("valid", 0)), "epochs": None,
+                "full": True}  # all its trees and rounds, as the train cell fits them
         share = EFFORT_SEARCH_SHARE * float(effort_s) / len(specs)
         cost, trials = {}, {}
         for name, spec in specs.items():
