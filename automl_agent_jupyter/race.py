@@ -8,9 +8,12 @@ models), else a process on this machine's cores. Every lane runs its cells up to
 setup cell of each sets the same deadline: what is left of the run's budget), then stops. The winner is
 the lane whose validation verdict (:meth:`Implementation.judge_on_validation`, the verdict that decides
 revisions) passes, best validation score first; only the winner goes on to evaluate, measure and save,
-so the test split is scored once, for the final model. A lane's training is sized by effort (reference CPU
-seconds from the cost model, see :class:`Lane`), not by how much wall time its worker got, so a plan chooses
-the same models raced as run one after another. The other lanes are recorded as trained and set
+so the test split is scored once, for the final model. When no lane meets every requirement on validation
+(or every lane failed), the race revises as a run of one plan does (``Manager.revise``, bounded and recorded
+in ``RunRecord.revisions``): the plan it names trains as one more lane, alone, with what is left of the
+budget, and the best of all lanes on validation is kept (``keep_best``). A lane's training is sized by
+effort (reference CPU seconds from the cost model, see :class:`Lane`), not by how much wall time its worker
+got, so a plan chooses the same models raced as run one after another. The other lanes are recorded as trained and set
 aside before their test split (``RunRecord.trained``), and ``RunRecord.race`` says it was a race: the
 plans, their validation scores and times, where they ran, and the winner.
 
@@ -177,7 +180,9 @@ def race_plans(manager: Any, slots: int | None = None) -> Implementation | None:
     """Race the top proposed plans of ``manager``'s planning (``n_plans`` of them); the winner's
     Implementation, evaluated and concluded (None when no lane finished training). ``slots``: lanes at once
     (default all; 1 runs the same lanes one after another, each with the whole budget: the benchmark's
-    baseline)."""
+    baseline). When no lane meets every requirement on validation (or every lane failed), the manager's
+    revision (:meth:`Manager.revise`: bounded, the reason recorded) names the next plan, which trains as one
+    more lane, alone, with what is left of the budget; then the best of all lanes on validation is kept."""
     planning, log = manager._planned(), manager._log()
     planning.release(handoff=False)  # a large table: each lane (another process) reads its own copy
     rec, settings = log.record, manager.settings
@@ -197,45 +202,20 @@ def race_plans(manager: Any, slots: int | None = None) -> Implementation | None:
             lane = Lane(log, planning, plan, manager.operation_agent, cores=cores, lanes=len(plans))
             lanes.append(lane)
         manager.on_event("race", "start", {"plans": [p.id for p in plans], "where": "ray" if on_ray else "local"})
-        gate = {id(ln): ln.gate for ln in lanes}
         state: dict[int, dict[str, Any]] = {id(ln): {"plan": ln.plan.id, "status": "waiting"} for ln in lanes}
-        waiting, running = list(lanes), {}  # future -> (lane, cell index)
-
-        def submit(lane: Lane, i: int) -> None:
-            if lane.worker is None:
-                lane.worker = (RayWorker if on_ray else LocalWorker)(lane)
-                state[id(lane)].update(status="running", started=round(time.perf_counter() - t0, 2),
-                                       worker=lane.worker.where)
-            cell = lane.cells[i]
-            manager.on_event(f"cell:{cell.stage}", "start", {"plan": lane.plan.id})
-            running[lane.worker.run(cell.source, cell.stage)] = (lane, i)
-
-        while waiting or running:
-            while waiting and len({id(ln) for ln, _ in running.values()}) < (slots or len(lanes)):
-                submit(waiting.pop(0), 0)
-            done, _ = cf.wait(list(running), return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                lane, i = running.pop(fut)
-                try:
-                    result = fut.result()
-                except Exception as exc:  # the worker died (out of memory, killed): the lane is out
-                    result = CellResult(ok=False, seconds=0.0, error_type=type(exc).__name__, error=str(exc)[:500])
-                    state[id(lane)].update(status="failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
-                    lane.step(i, result)
-                    continue
-                nxt = lane.step(i, result)
-                if nxt.kind == "run" and nxt.index < gate[id(lane)]:
-                    submit(lane, nxt.index)
-                elif nxt.kind == "run" or nxt.kind == "done":  # trained: its validation numbers decide
-                    results = lane.worker.get("RESULTS")
-                    state[id(lane)].update(status="trained", results=results, next=nxt.index,
-                                           seconds=round(time.perf_counter() - t0, 2))
-                    if on_ray:
-                        state[id(lane)]["node"] = lane.worker.node()
-                else:
-                    state[id(lane)].update(status="failed", error=f"{lane.cells[i].stage}: {result.error_type}: "
-                                           f"{(result.error or '')[:200]}")
-        return _decide(manager, lanes, state, time.perf_counter() - t0, slots, on_ray)
+        _train(manager, lanes, state, t0, slots, on_ray)
+        while (plan := _revision(manager, lanes, state)) is not None:  # no lane met the requirements on validation
+            after, revision = manager.impl.plan.id, rec.revisions[-1]
+            lane = Lane(log, planning, plan, manager.operation_agent, cores=cores, lanes=1)  # alone, the time left
+            lanes.append(lane)
+            state[id(lane)] = {"plan": plan.id, "status": "waiting",
+                               "revision": {"after": after, "reason": revision.get("reason", "")}}
+            manager.on_event("race", "revise", {"plan": plan.id, "title": plan.title, "after": after,
+                                                "reason": revision.get("reason", ""), "metric": planning.metric,
+                                                "valid": revision.get("validation", {}),
+                                                "budget_s": lane.cell_settings()["budget_s"]})
+            _train(manager, [lane], state, t0, None, on_ray)
+        return _decide(manager, lanes, state, time.perf_counter() - t0, slots or len(plans), on_ray)
     finally:
         for lane in lanes:
             if lane.worker is not None:
@@ -246,9 +226,71 @@ def race_plans(manager: Any, slots: int | None = None) -> Implementation | None:
             ray.shutdown()
 
 
+def _train(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]], t0: float, slots: int | None,
+           on_ray: bool) -> None:
+    """Run ``lanes`` up to their evaluate cell, ``slots`` at once (default all), each in a worker of its own;
+    ``state`` says per lane how it ended (trained, with its results; failed, with why)."""
+    gate = {id(ln): ln.gate for ln in lanes}
+    waiting, running = list(lanes), {}  # future -> (lane, cell index)
+
+    def submit(lane: Lane, i: int) -> None:
+        if lane.worker is None:
+            lane.worker = (RayWorker if on_ray else LocalWorker)(lane)
+            state[id(lane)].update(status="running", started=round(time.perf_counter() - t0, 2),
+                                   worker=lane.worker.where)
+        cell = lane.cells[i]
+        manager.on_event(f"cell:{cell.stage}", "start", {"plan": lane.plan.id})
+        running[lane.worker.run(cell.source, cell.stage)] = (lane, i)
+
+    while waiting or running:
+        while waiting and len({id(ln) for ln, _ in running.values()}) < (slots or len(lanes)):
+            submit(waiting.pop(0), 0)
+        done, _ = cf.wait(list(running), return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            lane, i = running.pop(fut)
+            try:
+                result = fut.result()
+            except Exception as exc:  # the worker died (out of memory, killed): the lane is out
+                result = CellResult(ok=False, seconds=0.0, error_type=type(exc).__name__, error=str(exc)[:500])
+                state[id(lane)].update(status="failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+                lane.step(i, result)
+                continue
+            nxt = lane.step(i, result)
+            if nxt.kind == "run" and nxt.index < gate[id(lane)]:
+                submit(lane, nxt.index)
+            elif nxt.kind == "run" or nxt.kind == "done":  # trained: its validation numbers decide
+                results = lane.worker.get("RESULTS")
+                state[id(lane)].update(status="trained", results=results, next=nxt.index,
+                                       seconds=round(time.perf_counter() - t0, 2))
+                if on_ray:
+                    state[id(lane)]["node"] = lane.worker.node()
+            else:
+                state[id(lane)].update(status="failed", error=f"{lane.cells[i].stage}: {result.error_type}: "
+                                       f"{(result.error or '')[:200]}")
+
+
+def _revision(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]]) -> Any:
+    """The validation gate of a race (as :meth:`Manager.before_test` / :meth:`Manager.after_failure` decide for
+    one plan): when no trained lane meets every requirement on validation, or every lane failed, every lane
+    is set aside (recorded as trained, test split not scored) and the manager's bounded revision is asked for
+    the next plan (``manager.impl``: the best lane on validation, whose missed checks the revision answers).
+    None when a lane passed, or no revision may run (the reason recorded)."""
+    trained = [ln for ln in lanes if state[id(ln)]["status"] == "trained"]
+    for ln in trained:
+        ln.judge(state[id(ln)]["results"])
+    if any(ln.valid_verdict is not None and ln.valid_verdict.passed for ln in trained):
+        return None
+    for ln in trained:
+        ln.set_aside(state[id(ln)]["results"])  # recorded as trained with the validation numbers that decided
+    best = max(trained, key=Implementation.rank) if trained else lanes[-1]
+    manager.impl = best
+    return manager.revise()
+
+
 def _decide(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]], seconds: float,
-            slots: int | None, on_ray: bool) -> Implementation | None:
-    """Keep the best lane on validation; record the race; let the winner evaluate, measure and save."""
+            at_once: int, on_ray: bool) -> Implementation | None:
+    """Keep the best lane on validation (a revision's lane among them); record the race; let the winner
+    evaluate, measure and save."""
     log, metric = manager._log(), manager._planned().metric
     rec = log.record
     trained = [ln for ln in lanes if state[id(ln)]["status"] == "trained"]
@@ -267,10 +309,11 @@ def _decide(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]], s
                      "status": "winner" if ln is winner else s["status"], "trained_s": s.get("seconds"),
                      "worker": s.get("worker"), **({"node": s["node"]} if "node" in s else {}),
                      "effort": ((s.get("results") or {}).get("selection") or {}).get("effort"),
+                     **({"revision": s["revision"]} if "revision" in s else {}),
                      **({"error": s["error"]} if "error" in s else {})})
     rec.race = {"plans": rows, "winner": winner.plan.id if winner else None, "metric": metric,
                 "higher_is_better": higher_is_better(metric), "decided_on": f"validation {metric}",
-                "where": "ray cluster" if on_ray else "local processes", "lanes_at_once": slots or len(lanes),
+                "where": "ray cluster" if on_ray else "local processes", "lanes_at_once": at_once,
                 "seconds": round(seconds, 2)}
     for ln in lanes:
         if ln is not winner:
@@ -283,7 +326,10 @@ def _decide(manager: Any, lanes: list[Lane], state: dict[int, dict[str, Any]], s
              f"kept on validation {metric} (" + "; ".join(
                  f"{r['plan']} {r['valid'].get(metric) if r['valid'] else r['status']}" for r in rows) + ")")
     log.save()
-    if winner is None:
+    if winner is None:  # every lane failed and no revision trained: the run failed, as one plan's would
+        manager.impl = last = lanes[-1]
+        last.plan.state = "selected"
+        last.conclude(None)
         return None
     winner.restore({})  # selected again, and its deployment files in the run folder (each lane wrote its own)
     winner.gated = True
@@ -308,15 +354,23 @@ def _finish_lane(manager: Any, lane: Lane, i: int) -> bool:
 
 
 def race_lines(state: str, details: dict[str, Any]) -> list[str]:
-    """What the notebook shows of a race: the plans as it starts; each plan's model and validation score and
-    the winner when it is decided."""
+    """What the notebook shows of a race: the plans as it starts; a revision's plan when no plan met the
+    requirements on validation; each plan's model and validation score and the winner when it is decided."""
     if state == "start":
         where = "on the Ray cluster" if details.get("where") == "ray" else "in processes on this machine"
         return [f"Race: plans {', '.join(details.get('plans', []))} train side by side {where} under the run's "
                 "budget; the best on validation is kept and alone scored on the test split."]
+    if state == "revise":
+        metric, valid = details.get("metric", "metric"), details.get("valid") or {}
+        best = f" (best: plan {details.get('after')}, validation {metric} {valid[metric]:.4f})" \
+            if isinstance(valid.get(metric), float) else ""
+        return [f"Race revision: no plan met the requirements on validation{best}. Revision: "
+                f"{details.get('reason', '')}. Plan {details.get('plan')} ({details.get('title', '')}) trains next, "
+                f"alone, within {details.get('budget_s', 0):.0f} s of what is left of the budget; then the best "
+                "plan on validation is kept."]
     race = details.get("race") or {}
     metric = race.get("metric", "metric")
-    rows = [f"{r['plan']} {r.get('model') or '-'}: "
+    rows = [f"{r['plan']}{' (revision)' if r.get('revision') else ''} {r.get('model') or '-'}: "
             + (f"{r['valid'][metric]:.4f}" if r.get("valid", {}).get(metric) is not None else r["status"])
             + (" (kept)" if r["plan"] == race.get("winner") else "") for r in race.get("plans", [])]
     return [f"Race result, validation {metric} after {race.get('seconds', 0):.0f} s: " + "; ".join(rows)

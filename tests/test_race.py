@@ -117,3 +117,42 @@ def test_a_lane_prices_each_trial_as_the_model_its_train_cell_fits(bananas, tmp_
         lc.probe_cost_s("lightgbm", "gradient_boosting", task.probe_units("lightgbm", probe_size, report)), rel=0.02)
     bought = {n: int(0.8 * 6.0 / len(specs) / plan["fit_cost_s"][n]) - 1 for n in specs}
     assert plan["search_trials"] == {n: min(40, max(0, b)) for n, b in bought.items()}
+
+
+def test_a_race_that_misses_on_validation_revises_and_keeps_the_best(tmp_path):
+    """No raced plan can meet F1 0.999 on validation: the race revises as a run of one plan does (the manager's
+    bounded revision, recorded), trains the revision's plan as one more lane, keeps the best of all lanes on
+    validation, and scores the test split once, for that plan alone."""
+    from automl_agent_jupyter.race import race_lines
+
+    data = banana_sample(tmp_path, rows=1500)
+    events = []
+    run = AutoMLAgent(budget_s=60, n_plans=2, top_k=2, race=True, race_effort=1.0, max_revisions=1,
+                      on_event=lambda *e: events.append(e)).run(
+        "Classify banana quality as Good or Bad with F1 of at least 0.999", data=str(data), out=tmp_path / "run")
+    rec, race = run.record, run.record.race
+    assert run.status == "failed" and "requirements not met" in run.message, run.message  # the miss is reported
+    revised = [r for r in race["plans"] if r.get("revision")]
+    assert len(revised) == 1 and len(race["plans"]) >= 2, race["plans"]  # a revision lane ran after the race
+    lane = revised[0]
+    assert [r["kind"] for r in rec.revisions] == ["revision"], rec.revisions
+    revision = rec.revisions[0]
+    assert revision["decided_on"] == "validation" and revision["failed_checks"] == ["f1"]
+    assert revision["next"] == lane["plan"] and revision["after"] == lane["revision"]["after"]
+    assert lane["revision"]["reason"] == revision["reason"] and lane["valid"]["f1"] is not None  # it trained
+    assert not any(r["passed_on_validation"] for r in race["plans"])
+    # the best of every lane on validation is kept (all miss the one target: the better validation F1)
+    scores = {t["plan"]: t["valid"]["f1"] for t in rec.trained}
+    assert set(scores) == {r["plan"] for r in race["plans"]}, (scores, race["plans"])
+    assert race["winner"] == rec.kept["plan"] == rec.selected_plan and scores[race["winner"]] == max(scores.values())
+    assert rec.kept["decided_on"] == "validation" and {o["plan"] for o in rec.kept["over"]} == set(scores) - {
+        race["winner"]}
+    # the test split was scored once, for the kept plan only
+    assert [t["plan"] for t in rec.trained if t["test_scored"]] == [race["winner"]]
+    assert [a.plan_id for a in rec.attempts if a.stage == "evaluate"] == [race["winner"]]
+    assert rec.primary_metric["split"] == "test" and rec.metrics["test"]["f1"] > 0.8
+    # what the notebook and the CLI show: the race, the revision's plan, then every lane with its score
+    lines = [line for e in events if e[0] == "race" for line in race_lines(e[1], e[2])]
+    assert [e[1] for e in events if e[0] == "race"] == ["start", "revise", "done"], lines
+    assert lines[1].startswith("Race revision: no plan met the requirements on validation") and lane["plan"] in lines[1]
+    assert f"{lane['plan']} (revision)" in lines[2] and f"Winner: {race['winner']}." in lines[2]

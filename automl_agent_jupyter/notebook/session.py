@@ -272,6 +272,8 @@ class Session:
 
             for line in race_lines(state, details):
                 self.view.note(line)
+            if state == "revise":  # the revision's plan trains next (its card, when it has one)
+                self.view.set_plan_state(details.get("plan", ""), "selected")
             for row in (details.get("race") or {}).get("plans", []):
                 self.view.set_plan_state(row["plan"], "selected" if row["status"] == "winner" else "tried")
             return
