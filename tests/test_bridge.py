@@ -143,6 +143,21 @@ def test_ok_flow(bridge, factory):
     assert bridge.errors == []
 
 
+def test_insert_sends_cells_with_their_outputs_to_insert_without_running(bridge, factory):
+    """A race's winner ran in a worker: its cells go to the notebook with what they printed, not run."""
+    c = factory.comms[0]
+    completed: list[bool] = []
+    printed = [{"output_type": "stream", "name": "stdout", "text": "x is 1\n"}]
+    rid = bridge.insert_cells("cell-2", [{**CELLS[0], "outputs": printed}, CELLS[1]], on_complete=completed.append)
+    (msg,) = c.sent
+    assert msg == {"v": 1, "kind": "insert", "id": rid, "after_cell_id": "cell-2",
+                   "cells": [{**CELLS[0], "outputs": printed}, {**CELLS[1], "outputs": []}]}
+    c.frontend_says(kind="run_complete", id=rid, ok=True)
+    assert completed == [True] and len(c.sent) == 1 and bridge.errors == []
+    with pytest.raises(BridgeError):
+        bridge.insert_cells(None, [{"source": 1}], on_complete=completed.append)
+
+
 def test_error_then_repair_then_ok(bridge, factory):
     c = factory.comms[0]
     results, completed = _recorders()

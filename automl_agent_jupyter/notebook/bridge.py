@@ -4,7 +4,9 @@ The kernel opens a comm on target ``automl_agent_jupyter``; the frontend extensi
 ``hello``. From then on the kernel can ask the frontend to insert code cells below a given cell
 and run them in order (``insert_and_run``), to replace a failed cell's source and resume
 (``update_and_run``), to rerun a run's generated cells already in the notebook (``run_existing``, for
-resume: nothing is inserted), or to stop (``abort``). The frontend reports each cell (``cell_result``) and
+resume: nothing is inserted), to insert cells that ran elsewhere without running them, with their outputs
+(``insert``: a race's winner, which ran in a worker process; the frontend answers ``run_complete``), or to
+stop (``abort``). The frontend reports each cell (``cell_result``) and
 the end of a request (``run_complete``).
 
 Every message is a dict ``{"v": PROTOCOL_VERSION, "kind": ..., "id": <request id>, ...}``; unknown
@@ -191,6 +193,24 @@ class Bridge:
         req = _Request(id=uuid.uuid4().hex[:12], cells=norm, on_result=on_result, on_complete=on_complete)
         self.requests[req.id] = req
         self._send({"kind": "run_existing", "id": req.id, "run_id": run_id, "cells": norm})
+        return req.id
+
+    def insert_cells(self, after_cell_id: str | None, cells: list[dict], on_complete: OnComplete) -> str:
+        """Ask the frontend to insert ``cells`` below ``after_cell_id`` without running them: code that ran
+        elsewhere (a race's worker process), shown with what it printed. ``cells`` are ``{"source": str,
+        "metadata": dict, "outputs": [nbformat output dicts]}``. ``on_complete(ok)`` is called once the
+        frontend inserted (and saved) them. Returns the request id."""
+        if not self.connected:
+            raise BridgeError(f"the JupyterLab extension is not connected (bridge state {self.state!r})")
+        norm = []
+        for cell in cells:
+            if not isinstance(cell, dict) or not isinstance(cell.get("source"), str):
+                raise BridgeError("each cell must be a dict with a 'source' string")
+            norm.append({"source": cell["source"], "metadata": dict(cell.get("metadata") or {}),
+                         "outputs": list(cell.get("outputs") or [])})
+        req = _Request(id=uuid.uuid4().hex[:12], cells=norm, on_result=lambda msg: None, on_complete=on_complete)
+        self.requests[req.id] = req
+        self._send({"kind": "insert", "id": req.id, "after_cell_id": after_cell_id, "cells": norm})
         return req.id
 
     def abort(self, request_id: str) -> None:

@@ -157,6 +157,10 @@ class Session:
             return "metric"
 
     def mode_line(self) -> tuple[str, str]:
+        if self.mode == "lab" and self.manager.settings.race:
+            return ("JupyterLab extension", ("a race: the plans train side by side in worker processes; the winner's "
+                                             "cells are then inserted below this cell as they ran there (not run "
+                                             "again in this kernel); rerun any of them by hand"))
         if self.mode == "lab":
             return ("JupyterLab extension", ("an accepted plan's cells are inserted below this cell as ordinary "
                                              "code cells and run in this kernel; rerun any of them by hand"))
@@ -343,6 +347,8 @@ class Session:
                 with signals():
                     self.manager.implement(plan_id, executor)
                 self._finish()
+                if self.mode == "lab":  # a race: its winner's cells, as they ran in its worker, into the notebook
+                    self._insert_race_cells()
         except KeyboardInterrupt as exc:
             self._interrupted(exc)
         except BaseException as exc:
@@ -351,6 +357,35 @@ class Session:
             self._release()
             self.busy = False
             raise
+
+    def _insert_race_cells(self) -> None:
+        """Lab mode, a race: the winner's cells ran in its worker process, not in this kernel. They are inserted
+        below the %%automl cell as they ran there (their sources, and what each printed), not run again: the
+        notebook holds the code of the model the run reports, its test split stays scored once, and any cell can
+        be rerun by hand (to train the plan again in this kernel)."""
+        rec, impl, race = self.record, self.manager.impl, self.record.race or {}
+        if impl is None or self.bridge is None or impl.plan.id != race.get("winner"):
+            return
+        metric = race.get("metric", "")
+        row = next(r for r in race["plans"] if r["plan"] == impl.plan.id)
+        printed = {a.stage: a.stdout_tail for a in impl.attempts if a.ok}
+        head = (f"# Plan {impl.plan.id} won the race on validation ({metric} {row['valid'].get(metric)}). It ran in its "
+                f"own worker ({row.get('worker')}):\n# these are its cells as they ran there, with what they printed; "
+                f"they were not run in this kernel.\n# Its model is saved in the run folder: Run.load({str(self.folder)!r})"
+                ". Run the cells to train it again here.\n")
+        cells = [{"source": (head if i == 0 else "") + c.source,
+                  "metadata": {"automl_agent": {"run_id": rec.run_id, "stage": c.stage, "plan": impl.plan.id,
+                                                "ran_in": row.get("worker")}},
+                  "outputs": [{"output_type": "stream", "name": "stdout", "text": printed[c.stage]}]
+                  if printed.get(c.stage) else []} for i, c in enumerate(impl.cells)]
+
+        def inserted(ok: bool) -> None:
+            with self.view.guard("inserting the race's cells"):
+                if ok:
+                    self.view.note(f"Plan {impl.plan.id}: inserted its {len(cells)} code cells below the %%automl "
+                                   "cell, as they ran in the race's worker (not run again in this kernel).")
+
+        self.request = self.bridge.insert_cells(self.cell_id, cells, inserted)
 
     # ------------------------------------------------------------------ interruptions
     def _interrupted(self, exc: BaseException | None, reason: str | None = None, stage: str | None = None,

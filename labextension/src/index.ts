@@ -7,6 +7,8 @@
  *   update_and_run  {id, cell_id, source}
  *   run_existing    {id, run_id, cells: [{stage, source}]}  (resume: run the generated cells already in the
  *                   notebook, the last copy of each stage, with the given sources; nothing is inserted)
+ *   insert          {id, after_cell_id, cells: [{source, metadata, outputs}]}  (cells that ran elsewhere, a
+ *                   race's worker process: inserted with their outputs, not run; answered by run_complete)
  *   abort           {id}
  * and report back cell_result {id, index, cell_id, status, ename, evalue, execution_count}
  * after each cell and run_complete {id, ok} at the end. Every message carries "v" (the protocol
@@ -21,6 +23,7 @@ import {
 import { CodeCell } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
+import type { IOutput } from '@jupyterlab/nbformat';
 
 import packageJson from '../package.json';
 
@@ -38,10 +41,12 @@ export type JSONValue =
   | JSONValue[]
   | { [key: string]: JSONValue };
 
-/** A cell the kernel asks for: its source and the metadata that names the run and stage. */
+/** A cell the kernel asks for: its source and the metadata that names the run and stage (and, for `insert`,
+ * the nbformat outputs it gave where it ran). */
 export interface ICellSpec {
   source: string;
   metadata?: { [key: string]: JSONValue };
+  outputs?: { [key: string]: JSONValue }[];
 }
 
 /** Kernel -> frontend: the comm's open message. */
@@ -54,6 +59,14 @@ export interface IOpenMsg {
 export interface IInsertAndRunMsg {
   v: number;
   kind: 'insert_and_run';
+  id: string;
+  after_cell_id: string | null;
+  cells: ICellSpec[];
+}
+
+export interface IInsertMsg {
+  v: number;
+  kind: 'insert';
   id: string;
   after_cell_id: string | null;
   cells: ICellSpec[];
@@ -82,7 +95,12 @@ export interface IAbortMsg {
 }
 
 /** Kernel -> frontend requests. */
-export type KernelRequest = IInsertAndRunMsg | IUpdateAndRunMsg | IRunExistingMsg | IAbortMsg;
+export type KernelRequest =
+  | IInsertAndRunMsg
+  | IInsertMsg
+  | IUpdateAndRunMsg
+  | IRunExistingMsg
+  | IAbortMsg;
 
 /** What running one cell gave. */
 export interface ICellOutcome {
@@ -116,6 +134,7 @@ function isRequest(data: unknown): data is KernelRequest {
   const kind = (data as { kind?: unknown } | null)?.kind;
   return (
     kind === 'insert_and_run' ||
+    kind === 'insert' ||
     kind === 'update_and_run' ||
     kind === 'run_existing' ||
     kind === 'abort'
@@ -179,6 +198,9 @@ class BridgeSession {
         case 'insert_and_run':
           await this.insertAndRun(data);
           break;
+        case 'insert':
+          this.insertOnly(data);
+          break;
         case 'update_and_run':
           await this.updateAndRun(data);
           break;
@@ -235,6 +257,51 @@ class BridgeSession {
     await this.runFrom(req, 0);
   }
 
+  /** Insert `cells` below `afterCellId` (else at the end) in one transaction (one undo step), with their
+   * outputs when given, and save the notebook; the new cells' ids. */
+  private insertBelow(
+    model: NonNullable<NotebookPanel['content']['model']>,
+    afterCellId: string | null,
+    cells: ICellSpec[]
+  ): string[] {
+    const shared = model.sharedModel;
+    let index = shared.cells.length - 1;
+    if (afterCellId) {
+      const found = shared.cells.findIndex(c => c.getId() === afterCellId);
+      if (found >= 0) {
+        index = found;
+      }
+    }
+    const inserted = shared.insertCells(
+      index + 1,
+      cells.map(c => ({
+        cell_type: 'code' as const,
+        source: String(c.source ?? ''),
+        metadata: { ...(c.metadata ?? {}) },
+        outputs: (Array.isArray(c.outputs) ? c.outputs : []) as unknown as IOutput[],
+        execution_count: null
+      }))
+    );
+    // Saved at once: the generated cells outlive a closed tab or a reload (then `%automl resume` reruns them).
+    this.panel.context.save().catch((err: unknown) => {
+      console.warn('automl-agent-jupyter: could not save the notebook after inserting cells', err);
+    });
+    return inserted.map(c => c.getId());
+  }
+
+  /** Cells that ran elsewhere (a race's worker): inserted with their outputs, not run; then run_complete. */
+  private insertOnly(data: IInsertMsg): void {
+    const id = String(data.id);
+    const model = this.panel.content.model;
+    if (!model || this.requests.has(id)) {
+      return;
+    }
+    const cellIds = this.insertBelow(model, data.after_cell_id, Array.isArray(data.cells) ? data.cells : []);
+    const req: IRequest = { id, cellIds, next: cellIds.length, running: false, aborted: false, finished: false };
+    this.requests.set(id, req);
+    this.finish(req, true);
+  }
+
   private async insertAndRun(data: IInsertAndRunMsg): Promise<void> {
     const id = String(data.id);
     const cells: ICellSpec[] = Array.isArray(data.cells) ? data.cells : [];
@@ -242,30 +309,9 @@ class BridgeSession {
     if (!model || this.requests.has(id)) {
       return;
     }
-    const shared = model.sharedModel;
-    let index = shared.cells.length - 1;
-    if (data.after_cell_id) {
-      const found = shared.cells.findIndex(c => c.getId() === data.after_cell_id);
-      if (found >= 0) {
-        index = found;
-      }
-    }
-    // Insert every cell with its source and metadata in one transaction (one undo step).
-    const inserted = shared.insertCells(
-      index + 1,
-      cells.map(c => ({
-        cell_type: 'code' as const,
-        source: String(c.source ?? ''),
-        metadata: { ...(c.metadata ?? {}) }
-      }))
-    );
-    // Saved at once: the generated cells outlive a closed tab or a reload (then `%automl resume` reruns them).
-    this.panel.context.save().catch((err: unknown) => {
-      console.warn('automl-agent-jupyter: could not save the notebook after inserting cells', err);
-    });
     const req: IRequest = {
       id,
-      cellIds: inserted.map(c => c.getId()),
+      cellIds: this.insertBelow(model, data.after_cell_id, cells),
       next: 0,
       running: false,
       aborted: false,
