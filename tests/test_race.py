@@ -156,3 +156,34 @@ def test_a_race_that_misses_on_validation_revises_and_keeps_the_best(tmp_path):
     assert [e[1] for e in events if e[0] == "race"] == ["start", "revise", "done"], lines
     assert lines[1].startswith("Race revision: no plan met the requirements on validation") and lane["plan"] in lines[1]
     assert f"{lane['plan']} (revision)" in lines[2] and f"Winner: {race['winner']}." in lines[2]
+
+
+NO_TREES = """\
+import importlib.abc, sys
+class NoTrees(importlib.abc.MetaPathFinder):  # as in a Python where these packages are not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('lightgbm', 'xgboost') or name.startswith('sklearn.ensemble'):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoTrees())
+"""
+
+
+def test_a_race_whose_every_lane_fails_asks_for_a_revision_and_fails_in_one_line(tmp_path, monkeypatch):
+    """The lanes' processes lack every tree model (a sitecustomize that only they import), so every lane fails in
+    its train cell: the race asks the manager's revision, as a plan that failed does (recorded: no untried plan
+    is left), and the run fails with one line; no test split was scored."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_TREES)
+    monkeypatch.syspath_prepend(str(site))  # the lanes' PYTHONPATH is this process's sys.path
+    data = banana_sample(tmp_path, rows=1000)
+    run = AutoMLAgent(budget_s=60, n_plans=2, top_k=2, race=True, race_effort=1.0, max_revisions=1).run(
+        "Classify banana quality as Good or Bad", data=str(data), out=tmp_path / "run")
+    rec, race = run.record, run.record.race
+    assert run.status == "failed" and run.message == "the generated code did not finish; no test metric was measured"
+    assert race["winner"] is None and [r["status"] for r in race["plans"]] == ["failed", "failed"], race["plans"]
+    assert all("ModuleNotFoundError" in r["error"] for r in race["plans"])
+    assert [(r["kind"], r["next"], r["reason"]) for r in rec.revisions] == [
+        ("revision", None, "no untried plan is left")]  # asked, as after any failed plan; none was left
+    assert not rec.metrics and not any(t["test_scored"] for t in rec.trained)
+    assert not any(a.stage == "evaluate" for a in rec.attempts)
