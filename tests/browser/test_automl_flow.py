@@ -218,7 +218,7 @@ def test_a_revision_scores_the_test_split_once(lab):
 
     pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(2000, random_state=0).to_csv(data, index=False)
     lab.new_notebook(["%load_ext automl_agent_jupyter\n%config AutoMLMagics.max_revisions = 1",
-                      f"%%automl --data {data} --budget 40 --plans 2 --top-k 1\n"
+                      f"%%automl --data {data} --budget 30 --plans 2 --top-k 1\n"
                       "Classify banana quality as Good or Bad with F1 of at least 0.9999", TAIL])
     lab.run_cell(0)
     lab.run_cell(1, timeout=90_000)

@@ -45,7 +45,7 @@ def test_progress_plots_leaderboard_and_answer(lab, example):
     path, instruction, expected = EXAMPLES[example]
     name = f"results_view.{example}"
     lab.new_notebook(["%load_ext automl_agent_jupyter",
-                      f"%%automl --data {dataset(path)} --budget 40 --top-k 2\n{instruction}"])
+                      f"%%automl --data {dataset(path)} --budget 20 --top-k 2\n{instruction}"])
     with contextlib.suppress(Exception):  # JupyterLab's news question would cover the screenshots
         lab.page.get_by_role("button", name="No").click(timeout=3_000)
     lab.run_cell(0)
