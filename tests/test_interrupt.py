@@ -61,7 +61,7 @@ def _wait_for_stage(proc: subprocess.Popen, folder: Path, stage: str, timeout: f
 
 def _training_cli(tmp_path: Path, data: str, name: str = "run") -> tuple[subprocess.Popen, Path]:
     out = tmp_path / name
-    proc = _cli("run", INSTRUCTION, "--data", data, "--out", str(out), "--budget", "30", "--plans", "1",
+    proc = _cli("run", INSTRUCTION, "--data", data, "--out", str(out), "--budget", "20", "--plans", "1",
                 cwd=tmp_path)
     _wait_for_stage(proc, out, "cell:train")
     time.sleep(1.0)  # inside the tuning loop
@@ -232,7 +232,7 @@ def test_resume_reuses_the_finished_optuna_trials(tmp_path, small_banana):
     (nothing deleted), counts those trials as done (the record says how many per candidate), spends only the
     budget left on new ones, and the run reaches a verified model."""
     out = tmp_path / "run"
-    proc = _cli("run", INSTRUCTION, "--data", small_banana, "--out", str(out), "--budget", "40", "--plans", "1",
+    proc = _cli("run", INSTRUCTION, "--data", small_banana, "--out", str(out), "--budget", "25", "--plans", "1",
                 cwd=tmp_path)
     _wait_for_stage(proc, out, "cell:train")
     db = out / "optuna.sqlite3"
