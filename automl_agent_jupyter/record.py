@@ -29,8 +29,15 @@ class RunFolderError(UserInputError):
 
 
 # ------------------------------------------------------------------ the data a run was planned on
-def data_fingerprint(path: str | None) -> dict[str, Any]:
-    """Size, modification time and SHA-256 of a data file (a folder: its files' count, sizes and newest time)."""
+FULL_HASH_BYTES = 64 * 2**20  # a larger data file is fingerprinted by its size and SAMPLED_BLOCKS of it
+SAMPLED_BLOCKS = 64  # blocks of 1 MB, evenly spaced from the first to the last byte
+
+
+def data_fingerprint(path: str | None, sampled: bool | None = None) -> dict[str, Any]:
+    """Size and SHA-256 of a data file (a folder: its files' count, sizes and newest time). A file over
+    FULL_HASH_BYTES (``sampled`` None) is hashed over SAMPLED_BLOCKS blocks of 1 MB evenly spaced through it, its
+    first and last included (``sha256_sampled``): reading all of a 1.5 GB file twice took 3.6 s of a 60 s run,
+    and a file changed since planning almost always changes its size, its first or last megabyte, or a block."""
     import hashlib
 
     if not path:
@@ -41,11 +48,19 @@ def data_fingerprint(path: str | None) -> dict[str, Any]:
             files = [f.stat() for f in p.rglob("*") if f.is_file()]
             return {"files": len(files), "size": sum(f.st_size for f in files),
                     "mtime_ns": max((f.st_mtime_ns for f in files), default=0)}
+        size = p.stat().st_size
         digest = hashlib.sha256()
         with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return {"size": p.stat().st_size, "sha256": digest.hexdigest()}
+            if sampled if sampled is not None else size > FULL_HASH_BYTES:
+                block = 1 << 20
+                for i in range(SAMPLED_BLOCKS):
+                    f.seek(max(0, size - block) * i // (SAMPLED_BLOCKS - 1))
+                    digest.update(f.read(block))
+                return {"size": size, "sha256_sampled": digest.hexdigest(),
+                        "sampled": f"{SAMPLED_BLOCKS} blocks of 1 MB evenly spaced, the first and last included"}
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return {"size": size, "sha256": digest.hexdigest()}
     except OSError as exc:
         return {"error": exc.strerror or str(exc)}
 
@@ -56,7 +71,7 @@ def data_changed(path: str | None, before: dict[str, Any]) -> str | None:
         return None
     if not Path(path).exists():
         return f"the data file {path} is gone since planning; put it back or plan again"
-    now_ = data_fingerprint(path)
+    now_ = data_fingerprint(path, sampled="sha256_sampled" in before if "size" in before else None)  # as before
     if now_ == before:
         return None
     if now_.get("size") == 0 and before.get("size"):

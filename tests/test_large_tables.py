@@ -166,3 +166,103 @@ def test_the_load_cell_takes_over_the_large_table_planning_read_instead_of_parsi
         mp.setattr(tabular, "RELEASE_MB", 0)
         task.release(report)
     assert tabular.take_table(str(path), ["Age"]) is None  # inexact: the cell reads the file (exact) itself
+
+
+def _bananas(tmp_path, copies: int):
+    """banana_quality repeated ``copies`` times (8,000 rows each), as Parquet, with its requirements."""
+    from automl_agent_jupyter.schema import Requirements
+
+    df = pd.read_csv(dataset("banana_quality/banana_quality.csv"))
+    path = tmp_path / f"bananas_{copies}.parquet"
+    pd.concat([df] * copies, ignore_index=True).to_parquet(path, index=False)
+    req = Requirements.model_validate({"problem": {"downstream_task": "tabular_classification"},
+                                       "dataset": [{"target_variables": ["Quality"], "path": str(path)}]})
+    return path, req
+
+
+def _load_cell(task, req, report, tmp_path, budget_s: float, name: str) -> dict:
+    """The namespace after the setup and load_split cells of a one-candidate plan rendered for ``budget_s``."""
+    from automl_agent_jupyter.execution import NamespaceExecutor
+    from automl_agent_jupyter.schema import Candidate, Plan
+
+    plan = Plan(id="P1", title="trees", candidates=[Candidate(name="lightgbm")], preprocessing={"recipe": "trees"})
+    cells = task.cells(plan, req, report, {"run_dir": str(tmp_path / name), "budget_s": budget_s, "seed": 0})
+    executor = NamespaceExecutor()
+    for cell in cells[:2]:
+        result = executor.run(cell.source, cell.stage)
+        assert result.ok, (cell.stage, result.error)
+    return executor.namespace
+
+
+def test_class_codes_follow_the_labels_as_text_without_a_text_copy():
+    """The probes number classes as the load cell does (sorted as text): a categorical's codes are renumbered, the
+    same codes as going through the labels' text (numbers, mixed case, unused categories, missing labels)."""
+    quality = pd.read_csv(dataset("banana_quality/banana_quality.csv"))["Quality"]
+    for labels in (quality, quality.map({"Good": 10, "Bad": 9}), quality.map({"Good": "good", "Bad": "Bad"}),
+                   quality.where(quality.index % 7 > 0)):
+        y = labels.astype("category")
+        y = y.cat.add_categories(["never seen"])
+        assert tabular._label_codes(y).equals(y.astype(str).astype("category").cat.codes), labels.head()
+
+
+def test_the_probes_split_a_large_table_once_as_the_load_cell_does_and_never_touch_its_test_rows(tmp_path):
+    """The model agent's probes take the load cell's own train and validation rows (the same row numbers), made once
+    per table and shared by every plan; on a split of more than SAMPLE_ROWS rows the probe's rows come from a random
+    pool of it (no pass over millions of rows), still never a test row."""
+    path, req = _bananas(tmp_path, 40)  # 320,000 rows: 224,000 train rows
+    task = tabular.TabularTask()
+    report, data = task.profile(str(path), req, 0)
+    y, rows_kept, tr, va = task._probe_split(data, report, req, 0)
+    assert task._probe_split(data, report, req, 0)[2] is tr  # made once: every plan's probes share it
+    assert len(tr) == report.split["sizes"]["train"] > tabular.SAMPLE_ROWS
+    ns = _load_cell(task, req, report, tmp_path, 100_000, "run")  # a budget that trains on every row
+    assert ns["RESULTS"]["split"].get("train_sample") is None
+    assert np.array_equal(ns["TRAIN_ROWS"], tr) and np.array_equal(ns["VALID_ROWS"], va)
+    from automl_agent_jupyter.schema import Candidate, Plan
+
+    plan = Plan(id="P1", title="trees", candidates=[Candidate(name="lightgbm")], preprocessing={"recipe": "trees"})
+    probe = task._probe_namespace(plan, req, report, data, 0, rows=1000)
+    assert len(probe["Xp_train"]) == 1000 and set(probe["Xp_train"].index) <= set(tr)
+    assert set(probe["Xp_valid"].index) <= set(va) and not set(probe["Xp_train"].index) & set(ns["TEST_ROWS"])
+    assert (probe["yp_train"].to_numpy() == ns["y"].iloc[probe["Xp_train"].index].to_numpy()).all()  # same classes
+    task.release(report.model_copy(update={"extra": {"memory_mb": tabular.RELEASE_MB}}))
+    assert not task._probe_splits  # let go with the table
+
+
+def test_a_sampled_training_validates_on_as_many_rows_and_the_test_split_keeps_every_row(tmp_path):
+    """When training takes a sample of the train rows, validation takes as many of its rows (every boosting round and
+    every trial scores them), said in the cell and the record; the test rows are the same as without sampling."""
+    path, req = _bananas(tmp_path, 20)  # 160,000 rows: 112,000 train, 32,000 validation, 16,000 test
+    task = tabular.TabularTask()
+    report, _ = task.profile(str(path), req, 0)
+    whole = _load_cell(task, req, report, tmp_path, 100_000, "whole")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tabular, "SAMPLE_MIN_ROWS", 20_000)
+        sample = task.train_sample(["lightgbm"], report, budget_s=1)
+        assert sample["rows"] == sample["valid_rows"] == 20_000 and sample["valid_of"] == 32_000
+        assert "validation uses a random 20,000 of its 32,000 rows" in sample["why"]
+        ns = _load_cell(task, req, report, tmp_path, 1, "sampled")
+    split = ns["RESULTS"]["split"]
+    assert split["sizes"] == {"train": 20_000, "valid": 20_000, "test": 16_000}
+    assert split["train_sample"]["valid_rows"] == 20_000  # in the record
+    assert set(ns["X_valid"].index) < set(whole["X_valid"].index) and set(ns["X_train"].index) < set(whole["X_train"].index)
+    assert ns["X_test"].index.equals(whole["X_test"].index)  # the test split: every row, the same rows
+
+
+def test_a_large_data_file_is_fingerprinted_on_sampled_blocks(tmp_path):
+    """A data file over FULL_HASH_BYTES is fingerprinted by its size and sampled blocks (said in the record), not read
+    whole twice; a changed file is still caught, and a record with a full hash still compares as before."""
+    from automl_agent_jupyter import record
+
+    path = tmp_path / "crabs.csv"
+    pd.read_csv(dataset("crab_age/CrabAgePrediction.csv")).to_csv(path, index=False)
+    full = record.data_fingerprint(str(path))
+    assert "sha256" in full and record.data_changed(str(path), full) is None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(record, "FULL_HASH_BYTES", 1000)
+        sampled = record.data_fingerprint(str(path))
+        assert "sha256_sampled" in sampled and "blocks of 1 MB" in sampled["sampled"]
+        assert record.data_changed(str(path), sampled) is None and record.data_changed(str(path), full) is None
+        text = path.read_text()
+        path.write_text(text[:5000] + text[5000:].replace("0.", "1.", 1))  # the same size, one byte changed
+        assert record.data_changed(str(path), sampled) and record.data_changed(str(path), full)

@@ -258,6 +258,23 @@ def sample_rows(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     return df.iloc[idx]
 
 
+def _label_codes(y: pd.Series) -> pd.Series:
+    """Class codes numbered as the labels sort as text (as the load cell numbers its CLASSES): a categorical's codes
+    renumbered, with no text copy of millions of labels; other labels through their text."""
+    if isinstance(y.dtype, pd.CategoricalDtype):
+        codes = y.cat.codes.to_numpy()
+        if len(codes) and codes.min() >= 0:
+            present = np.flatnonzero(np.bincount(codes, minlength=len(y.cat.categories)))
+            names = np.array([str(v) for v in y.cat.categories[present]], dtype=object)
+            if len(set(names)) == len(names):  # distinct as text too
+                rank = np.empty(len(names), dtype=np.int64)
+                rank[np.argsort(names)] = np.arange(len(names))
+                lut = np.full(len(y.cat.categories), -1, dtype=np.int64)
+                lut[present] = rank
+                return pd.Series(pd.Categorical.from_codes(lut[codes], np.sort(names)), index=y.index).cat.codes
+    return y.astype(str).astype("category").cat.codes
+
+
 def split_parts(df: pd.DataFrame, column: str) -> pd.Series:
     """'train' / 'valid' / 'test' per row from a user-given split column (Train/Test, TRAIN/TRIAL/TEST, ...)."""
     if column not in df.columns:
@@ -334,7 +351,7 @@ class TabularTask(TaskModule):
         if y.isna().any():
             notes.append(f"{int(y.isna().sum())} rows without a '{target}' value are left out")
         sample = sample_rows(df, SAMPLE_ROWS, seed)
-        missing = df.isna().sum()
+        missing = pd.Series({c: int(df[c].isna().sum()) for c in df.columns})  # one column at a time: no mask of the table
         extra: dict[str, Any] = {"read_kwargs": read_kwargs, "memory_mb": round(df.memory_usage(deep=True).sum() / 2**20, 1)}
         if len(sample) < len(df):  # counts of values and duplicates on a sample; missing values and classes on all rows
             extra["profiled_rows"] = len(sample)
@@ -422,7 +439,7 @@ class TabularTask(TaskModule):
         if handoff and _CACHE.get("df") is not None:  # the load cell takes it (take_table), not parsing the file again
             _HANDOFF.update(key=_CACHE["key"], df=_CACHE["df"])
         _CACHE.clear()
-        self._probe_data, self._probe_cache = None, {}
+        self._probe_data, self._probe_cache, self._probe_splits = None, {}, {}
         return True
 
     def split_policy(self, req: Requirements, y: pd.Series, seed: int, parts: pd.Series | None = None) -> dict[str, Any]:
@@ -517,7 +534,7 @@ class TabularTask(TaskModule):
         # run's data can never be mistaken for it
         if getattr(self, "_probe_data", None) is not data:
             self._probe_cache: dict[tuple, Candidate] = {}
-            self._probe_data = data
+            self._probe_data, self._probe_splits = data, {}  # the split of another table is not kept
         ns = None
         out = []
         # the effort seconds each candidate's training has: the run's training share over the plan's candidates
@@ -633,23 +650,28 @@ class TabularTask(TaskModule):
                    f"a cautious estimate, {lc.CAUTION:g} residual sd toward the worse end of its interval")
         return c
 
-    def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, data: pd.DataFrame,
-                         seed: int, rows: int = PROBE_ROWS) -> dict[str, Any]:
-        """Execute the plan's own preprocessing and model code; ``rows`` train-split rows to fit on and up to
-        PROBE_VALID_ROWS rows of the validation split to score on (the split the train cell selects on)."""
+    def _probe_split(self, data: pd.DataFrame, report: DataReport, req: Requirements,
+                     seed: int) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+        """(labels as codes or floats, the table's row of each labelled row, train rows, validation rows): the load
+        cell's split, made on row numbers (the same rows as splitting the whole table, without copies of it) and
+        made once per table and seed: every plan's and a revision's probes share it (on millions of rows each
+        stratified split takes about a second). Never a test row."""
         from sklearn.model_selection import train_test_split
 
+        key = (seed, req.task, report.target, report.split.get("split_column"), report.split["test_size"],
+               report.split["valid_size_of_rest"])
+        cache = getattr(self, "_probe_splits", {})
+        if cache.get("data") is data and key in cache:
+            return cache[key]
         split_col = report.split.get("split_column")
         parts = split_parts(data, split_col) if split_col else None
-        # the split is made on row numbers and only the probe's rows are taken from the table: the same rows as
-        # splitting the whole table, without copies of it (a table of millions of rows)
         if report.target:
             keep = data[report.target].notna().to_numpy()
             y = data[report.target][keep].reset_index(drop=True)
         else:  # clustering without labels: a placeholder label, never fitted or scored on
             keep = np.ones(len(data), dtype=bool)
             y = pd.Series(np.zeros(len(data), dtype=int))
-        y = y.astype(str).astype("category").cat.codes if req.task != "tabular_regression" else y.astype(float)
+        y = _label_codes(y) if req.task != "tabular_regression" else y.astype(float)
         strat = y if req.task == "tabular_classification" else None
         rows_kept = np.flatnonzero(keep)  # the table's row of each kept row
         idx = np.arange(len(y))
@@ -668,8 +690,24 @@ class TabularTask(TaskModule):
             tr, va = train_test_split(rest, test_size=report.split["valid_size_of_rest"], random_state=seed,
                                       stratify=None if strat is None else
                                       safe_stratify(y.iloc[rest], report.split["valid_size_of_rest"]))
+        if cache.get("data") is not data:
+            cache = {"data": data}
+        cache[key] = (y, rows_kept, tr, va)
+        self._probe_splits = cache
+        return cache[key]
+
+    def _probe_namespace(self, plan: Plan, req: Requirements, report: DataReport, data: pd.DataFrame,
+                         seed: int, rows: int = PROBE_ROWS) -> dict[str, Any]:
+        """Execute the plan's own preprocessing and model code; ``rows`` train-split rows to fit on and up to
+        PROBE_VALID_ROWS rows of the validation split to score on (the split the train cell selects on)."""
+        from sklearn.model_selection import train_test_split
+
+        y, rows_kept, tr, va = self._probe_split(data, report, req, seed)
+        strat = y if req.task == "tabular_classification" else None
 
         def sub(ix, n):
+            if len(ix) > SAMPLE_ROWS and n < len(ix):  # a split of millions of rows: drawn from a random pool of it
+                ix = np.sort(np.random.default_rng(seed).choice(ix, SAMPLE_ROWS, replace=False))
             if n < len(ix):
                 ix = train_test_split(ix, train_size=n, random_state=seed, stratify=safe_stratify(
                     y.iloc[ix], len(ix) - n) if strat is not None else None)[0]
@@ -768,7 +806,8 @@ class TabularTask(TaskModule):
         """A random sample of the train rows for training, when the cost model prices one default fit of every
         candidate on all of them (``probe_cost_s``, reference CPU seconds) over SAMPLE_SHARE of the budget: the
         rows that bring it within (linear in rows, as histogram boosting is), never under SAMPLE_MIN_ROWS; None
-        when every train row fits. Validation and test keep every row."""
+        when every train row fits. The validation split is sampled to as many rows when it has
+        more (every boosting round and every trial scores it); the test split keeps every row."""
         from ..knowledge import learning_curves as lc
 
         sizes = report.split.get("sizes", {})
@@ -781,10 +820,16 @@ class TabularTask(TaskModule):
         if cost <= allowed:
             return None
         rows = max(SAMPLE_MIN_ROWS, int(n_train * allowed / cost))
+        n_valid = int(sizes.get("valid", 0))
+        valid = rows if n_valid > rows else None
+        kept = (f"validation uses a random {valid:,} of its {n_valid:,} rows (as many as training: every boosting round "
+                "and every trial scores them) and the test split keeps every row") if valid else \
+            "validation and test keep every row"
         return {"rows": rows, "of": n_train, "cost_all_rows_s": round(cost, 1), "allowed_s": round(allowed, 1),
+                **({"valid_rows": valid, "valid_of": n_valid} if valid else {}),
                 "why": f"one default fit of {', '.join(names)} on all {n_train:,} train rows is priced at {cost:,.0f} "
                        f"reference CPU s by the cost model, over {allowed:,.0f} s ({SAMPLE_SHARE:.0%} of the {budget_s:.0f} s "
-                       f"budget): training uses a random {rows:,} of them; validation and test keep every row"}
+                       f"budget): training uses a random {rows:,} of them; {kept}"}
 
     def effort_plan(self, specs: dict[str, Any], report: DataReport, effort_s: float | None) -> dict[str, Any] | None:
         """The train cell's trials fixed up front (a raced plan: ``effort_s`` reference CPU seconds), so the models
