@@ -266,3 +266,10 @@ def test_a_large_data_file_is_fingerprinted_on_sampled_blocks(tmp_path):
         text = path.read_text()
         path.write_text(text[:5000] + text[5000:].replace("0.", "1.", 1))  # the same size, one byte changed
         assert record.data_changed(str(path), sampled) and record.data_changed(str(path), full)
+
+
+def test_the_tail_kept_after_training_grows_with_the_test_rows_beyond_a_hundred_thousand():
+    """Evaluating and measuring predict every test row: a test split of 500,000 rows keeps 2 s more than TAIL_S after
+    training; 100,000 test rows or fewer keep TAIL_S (small tables as before)."""
+    assert tabular.tail_seconds(0) == tabular.tail_seconds(tabular.TAIL_TEST_ROWS) == tabular.TAIL_S
+    assert tabular.tail_seconds(500_000) == tabular.TAIL_S + 4 * tabular.TAIL_S_PER_100K

@@ -22,6 +22,11 @@ from .scoring import CLASSIFICATION_METRICS, CLUSTERING_METRICS, REGRESSION_METR
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".data", ".parquet", ".gz"}
 EARLY_STOPPED = ("lightgbm", "xgboost")
 TAIL_S = 4.0  # seconds of the budget kept after training on a quiet machine: evaluating, plots, measuring (capped), saving
+# a test split over TAIL_TEST_ROWS rows adds TAIL_S_PER_100K seconds per 100,000 more rows to the tail: predicting them
+# twice (evaluate, measure) and their plots took 4.4-4.9 s on 500,000 rows x 34 columns (XGBoost, load 1.3-1.8), more
+# than TAIL_S keeps
+TAIL_TEST_ROWS = 100_000
+TAIL_S_PER_100K = 0.5
 MEASURE_CAP_S = 1.5  # the one-row latency loop of the measure cell stops after this many seconds
 REPLAY_LINE = "REPLAY = None  # None: a live run, trials run until the deadline; pipeline.py holds the trials the run completed"
 SAMPLE_ROWS = 200_000  # larger tables are profiled (unique values, duplicates) on a random sample of this many rows
@@ -793,7 +798,8 @@ class TabularTask(TaskModule):
             "classification": task == "tabular_classification",
             "target_transform": plan.preprocessing.get("target_transform", "none"),
             "storage": settings.get("storage"), "cluster": settings.get("cluster"), "budget_s": round(float(settings.get("budget_s", 60)), 1),
-            "resume": bool(settings.get("resume")), "tail_s": TAIL_S, "measure_cap_s": MEASURE_CAP_S,
+            "resume": bool(settings.get("resume")), "tail_s": tail_seconds(int(report.split.get("sizes", {}).get("test", 0))),
+            "measure_cap_s": MEASURE_CAP_S,
             "latency_limit_ms": next((c.value for c in req.problem.complexity_metrics
                                       if c.name == "inference_latency"), None),
             "n_clusters": req.problem.n_clusters or max(2, len(report.class_counts) or 2),
@@ -879,6 +885,12 @@ class TabularTask(TaskModule):
                   ("predict", "Predict with the saved model", "tabular/predict")]
         return [CellSpec(stage=s, title=t, source=templates.render(name, **ctx),
                          params={"template": name, "recipe": ctx["recipe"]}) for s, t, name in stages]
+
+
+def tail_seconds(n_test: int) -> float:
+    """Seconds of the budget kept after training on a quiet machine: TAIL_S, and TAIL_S_PER_100K per 100,000 test rows
+    beyond TAIL_TEST_ROWS (a rule on the size, so a rerun keeps the same tail)."""
+    return round(TAIL_S + TAIL_S_PER_100K * max(0, n_test - TAIL_TEST_ROWS) / 100_000, 2)
 
 
 def probe_boosting(params: dict[str, Any], n_classes: int) -> tuple[int, float]:
