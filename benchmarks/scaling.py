@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                 "or two other light jobs beside it; every benchmark ran under the shared lock): the 10k, 100k and 1M "
                 "rows and their LightGBM floors at 18:14-18:17, the 5M row and its floor at 18:17-18:19. Every run "
                 "holds the 60 s budget: 47.8, 49.1, 52.3 and 54.2 s. Repeats: 5M 52.0-55.8 s and 1,646-1,666 MB over "
-                "four runs (18:00-18:17), 1M 52.5 s and 580 MB at 18:11.", "",
+                "four runs (18:00-18:17; the 18:00 one before the tail rule), 1M 52.5 s and 580 MB at 18:11.", "",
                 "What changed for 1M and 5M rows (earlier: 1M 60.7 s / 660 MB at load 6.6, 5M 134.8 s / 2,483 MB at "
                 "load 5.7; on main 544594a at load 1.1 the 5M run took 61.4 s and 2,165 MB): (1) the model agent's "
                 "probes split the table once per table, as the load cell does (class codes renumbered from the "
