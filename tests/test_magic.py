@@ -33,7 +33,8 @@ def ip(tmp_path_factory):
 def auto_run(ip, banana_module):
     """One --auto run in the kernel (the fallback mode: no JupyterLab extension)."""
     ip.rl_next_input = None
-    result = ip.run_cell(f"%%automl --data {banana_module} --budget 3 --auto\n{INSTRUCTION}")
+    # 10 s: training keeps a time budget (with 3 s, a quick planning could leave it none, and no "of M s budget")
+    result = ip.run_cell(f"%%automl --data {banana_module} --budget 10 --auto\n{INSTRUCTION}")
     return result, ip._automl_magics.last
 
 
