@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from shared_data import dataset
+from shared_data import banana_sample, dataset
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -213,10 +213,7 @@ def test_a_revision_scores_the_test_split_once(lab):
     """Every plan misses an unreachable F1 on validation, so the manager revises once (two plans trained). The
     frontend runs each plan's cells up to its evaluate cell; the test split is scored once, by one evaluate
     cell, for the plan kept (the best on validation), inserted right below that plan's own train cell."""
-    data = lab.server.root / "banana_small.csv"
-    import pandas as pd
-
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(2000, random_state=0).to_csv(data, index=False)
+    data = banana_sample(lab.server.root, rows=2000)
     lab.new_notebook(["%load_ext automl_agent_jupyter\n%config AutoMLMagics.max_revisions = 1",
                       f"%%automl --data {data} --budget 30 --plans 2 --top-k 1\n"
                       "Classify banana quality as Good or Bad with F1 of at least 0.9999", TAIL])

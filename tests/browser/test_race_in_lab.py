@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from shared_data import dataset
+from shared_data import banana_sample
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -27,8 +26,7 @@ def _one_thread_per_model(monkeypatch):
 
 
 def test_a_race_in_lab_shows_the_race_and_inserts_the_winners_cells(lab):
-    data = lab.server.root / "banana_small.csv"
-    pd.read_csv(dataset("banana_quality/banana_quality.csv")).sample(1500, random_state=0).to_csv(data, index=False)
+    data = banana_sample(lab.server.root, rows=1500)
     lab.new_notebook(["%load_ext automl_agent_jupyter",
                       f"%%automl --data {data} --budget 20 --plans 2 --top-k 1 --race\n"
                       "Classify banana quality as Good or Bad", TAIL])
